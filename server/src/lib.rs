@@ -1,1 +1,3 @@
-pub fn x(){}
+//! Arena's authoritative game server.
+pub mod assets;
+pub mod sim;

@@ -1,0 +1,98 @@
+//! What a simulated entity is made of.
+
+use std::collections::VecDeque;
+
+use arena_protocol::Input;
+use bevy_ecs::prelude::*;
+use glam::Vec2;
+
+/// A player's ship. The entity id on the wire is the player's id.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Ship {
+    /// The owning player's id.
+    pub player: u32,
+}
+
+/// Position in arena units.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Position(pub Vec2);
+
+/// Velocity in arena units per second.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Velocity(pub Vec2);
+
+/// The controls in force this tick, from the last applied input. They persist while no new input
+/// arrives, so a late packet makes a ship keep going rather than stutter.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
+pub struct Controls {
+    /// Desired direction, length at most 1.
+    pub movement: Vec2,
+    /// Aim angle in radians.
+    pub aim: f32,
+    /// Button bits.
+    pub buttons: u8,
+}
+
+impl Controls {
+    /// Controls from a client's input, sanitised: non-finite values become zero and movement is capped at
+    /// length 1, so no client value can push a ship past the tuning.
+    pub fn from_input(input: &Input) -> Self {
+        let movement = Vec2::from_array(input.movement);
+        let movement = if movement.is_finite() { movement.clamp_length_max(1.0) } else { Vec2::ZERO };
+        let aim = if input.aim.is_finite() { input.aim } else { 0.0 };
+        Self { movement, aim, buttons: input.buttons }
+    }
+}
+
+/// The most inputs a ship buffers ahead of the tick. A client that runs ahead of the server (clock
+/// drift, a burst after a stall) is held to this many ticks of extra latency; older inputs are dropped.
+pub const MAX_QUEUED_INPUTS: usize = 8;
+
+/// Inputs received but not yet applied, in sequence order, and the last sequence number applied.
+#[derive(Component, Debug, Default)]
+pub struct InputQueue {
+    pending: VecDeque<Input>,
+    last_received: u32,
+    last_applied: u32,
+}
+
+/// What [`InputQueue::push`] did with an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputOutcome {
+    /// Queued for a coming tick.
+    Queued,
+    /// Queued, and the oldest queued input was dropped to keep the queue bounded.
+    QueuedDroppingOldest,
+    /// Ignored: its sequence number was not newer than one already received.
+    Stale,
+}
+
+impl InputQueue {
+    /// Queues an input unless it is stale or a duplicate.
+    pub fn push(&mut self, input: Input) -> InputOutcome {
+        if input.seq <= self.last_received {
+            return InputOutcome::Stale;
+        }
+        self.last_received = input.seq;
+        let outcome = if self.pending.len() >= MAX_QUEUED_INPUTS {
+            self.pending.pop_front();
+            InputOutcome::QueuedDroppingOldest
+        } else {
+            InputOutcome::Queued
+        };
+        self.pending.push_back(input);
+        outcome
+    }
+
+    /// Takes the next input to apply, if any, and records it as applied.
+    pub fn pop(&mut self) -> Option<Input> {
+        let input = self.pending.pop_front()?;
+        self.last_applied = input.seq;
+        Some(input)
+    }
+
+    /// The sequence number of the last input applied (0 before the first).
+    pub fn last_applied(&self) -> u32 {
+        self.last_applied
+    }
+}
