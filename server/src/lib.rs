@@ -1,3 +1,90 @@
-//! Arena's authoritative game server.
+//! Arena's authoritative game server: an HTTP + WebSocket front on one port, and fixed-tick bevy_ecs
+//! rooms behind it.
+//!
+//! [`run`] is the one entry point: it takes a bound listener, a [`Config`] and a shutdown future, so the
+//! binary and the tests start the server the same way.
+//!
+//! # Layout
+//! - [`config`]: command-line flags (clap) and the validated [`Config`].
+//! - [`assets`]: game data loaded from `assets/arena.toml`.
+//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`.
+//! - [`connection`]: one task pair per WebSocket: a reader that decodes and dispatches client messages,
+//!   a writer that drains the [`outbox`].
+//! - [`outbox`]: a connection's outbound lanes: reliable control messages and a latest-wins snapshot
+//!   slot.
+//! - [`lobby`]: the rooms, seat reservations and server-wide ids.
+//! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
+//! - [`sim`]: the deterministic simulation (components, resources, systems).
+
 pub mod assets;
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod lobby;
+pub mod outbox;
+pub mod room;
 pub mod sim;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+pub use assets::{ArenaConfig, AssetsError};
+use lobby::Lobby;
+pub use config::{Args, Config, ConfigError};
+
+/// How long shutdown waits for connections to say goodbye before it gives up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The game data is missing or invalid.
+    #[error(transparent)]
+    Assets(#[from] AssetsError),
+    /// The web client folder does not exist.
+    #[error("the web client folder {0} does not exist (use --web to point at it)")]
+    MissingWeb(std::path::PathBuf),
+    /// Serving failed.
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves the game on `listener` until `shutdown` completes, then closes every connection with
+/// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them).
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let arena = Arc::new(ArenaConfig::load(&config.assets)?);
+    if !config.web.is_dir() {
+        return Err(ServerError::MissingWeb(config.web.clone()));
+    }
+    let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let lobby = Arc::new(Lobby::new(Arc::new(config), arena, stop.clone(), tasks.clone()));
+    let state = http::AppState { lobby, shutdown: stop.clone(), tasks: tasks.clone() };
+    let app = http::router(state);
+
+    let stop_on_signal = stop.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down");
+            stop_on_signal.cancel();
+        })
+        .await?;
+
+    tasks.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await.is_err() {
+        warn!(remaining = tasks.len(), "some connections did not close in time");
+    }
+    Ok(())
+}

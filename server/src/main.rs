@@ -1,1 +1,77 @@
-fn main(){}
+//! The `arena-server` binary: parses flags, sets up logging, binds the port, prints where to play, and
+//! runs the server until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::Context;
+use arena_server::{Args, Config};
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = match Config::from_args(&args, rand::random()) {
+        Ok(config) => config,
+        Err(err) => Args::command().error(clap::error::ErrorKind::ArgumentConflict, err).exit(),
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr().context("no local address")?;
+    tracing::info!(
+        tick_rate = config.tick_rate,
+        snapshot_rate = config.snapshot_rate,
+        room_capacity = config.room_capacity,
+        seed = config.seed,
+        "starting"
+    );
+    print_addresses(addr);
+    arena_server::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Prints the addresses to open in a browser: this machine's, and each LAN address when listening on
+/// every interface. The first line is stable (`arena-server listening on http://HOST:PORT/`) for
+/// scripts and tests to read.
+fn print_addresses(addr: SocketAddr) {
+    let port = addr.port();
+    let local = if addr.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+    println!("arena-server listening on http://{}/", SocketAddr::new(local, port));
+    if addr.ip().is_unspecified() {
+        println!("  open on this machine:  http://localhost:{port}/");
+        let lan = if_addrs::get_if_addrs().unwrap_or_default();
+        for iface in lan.iter().filter(|i| !i.is_loopback() && i.ip().is_ipv4()) {
+            println!("  friends on your LAN:   http://{}/  ({})", SocketAddr::new(iface.ip(), port), iface.name);
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

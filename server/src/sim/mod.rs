@@ -35,6 +35,15 @@ pub struct Simulation {
     schedule: Schedule,
 }
 
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("tick", &self.tick())
+            .field("entities", &self.world.entities().len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Simulation {
     /// A new, empty simulation. `dt` is the fixed tick length in seconds; `seed` drives every random
     /// choice (spawn points).

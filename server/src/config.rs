@@ -1,0 +1,195 @@
+//! Command-line flags and the validated server configuration built from them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use thiserror::Error;
+
+/// Default listen address: every interface, so friends on the LAN can join.
+pub const DEFAULT_ADDR: &str = "0.0.0.0:8080";
+/// Default simulation rate, Hz.
+pub const DEFAULT_TICK_RATE: u16 = 60;
+/// Default snapshot rate, Hz.
+pub const DEFAULT_SNAPSHOT_RATE: u16 = 30;
+/// The allowed simulation rates, Hz.
+pub const TICK_RATE_RANGE: std::ops::RangeInclusive<u16> = 1..=240;
+/// Default seats per room.
+pub const DEFAULT_ROOM_CAPACITY: u16 = 16;
+/// The most seats a room may have.
+pub const MAX_ROOM_CAPACITY: u16 = 256;
+/// Default cap on concurrently open rooms.
+pub const DEFAULT_MAX_ROOMS: usize = 512;
+/// Default time an empty room stays open for players to come back.
+pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
+
+/// The repo's folders, the defaults when the server runs from a checkout.
+const REPO_ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets");
+const REPO_WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+
+/// Arena: an authoritative multiplayer game server for the browser.
+///
+/// Serves the web client at `/`, the game WebSocket at `/ws`, the public room list at `/api/rooms` and a
+/// health check at `/healthz`, all on one port. Logging follows RUST_LOG (default `info`).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "arena-server", version, about, long_about)]
+pub struct Args {
+    /// Address and port to listen on. Use 127.0.0.1:PORT to accept this machine only, port 0 for any
+    /// free port.
+    #[arg(long, default_value = DEFAULT_ADDR)]
+    pub addr: SocketAddr,
+
+    /// Simulation ticks per second (1 to 240). Higher is more responsive and costs more CPU.
+    #[arg(long, default_value_t = DEFAULT_TICK_RATE, value_parser = clap::value_parser!(u16).range(1..=240))]
+    pub tick_rate: u16,
+
+    /// Snapshots sent to each player per second; at most the tick rate. Higher is smoother and costs more
+    /// bandwidth.
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_RATE, value_parser = clap::value_parser!(u16).range(1..=240))]
+    pub snapshot_rate: u16,
+
+    /// Most players in one room (1 to 256).
+    #[arg(long, default_value_t = DEFAULT_ROOM_CAPACITY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub room_capacity: u16,
+
+    /// Most rooms open at once; creating one more fails with `server_full`.
+    #[arg(long, default_value_t = DEFAULT_MAX_ROOMS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub max_rooms: usize,
+
+    /// How long an empty room stays open before it closes (e.g. `30s`, `2m`).
+    #[arg(long, default_value = DEFAULT_EMPTY_ROOM_GRACE, value_parser = humantime::parse_duration)]
+    pub empty_room_grace: Duration,
+
+    /// Seed for every random choice of the simulation (spawn points). Rooms derive their own seeds from
+    /// it in creation order, so a run can be replayed. Default: a random seed, printed at start.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Folder with the game data (`arena.toml`).
+    #[arg(long, default_value = REPO_ASSETS)]
+    pub assets: PathBuf,
+
+    /// Folder with the web client to serve at `/`.
+    #[arg(long, default_value = REPO_WEB)]
+    pub web: PathBuf,
+}
+
+/// A flag combination that clap alone cannot reject.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The snapshot rate is above the tick rate.
+    #[error("--snapshot-rate {snapshot} is above --tick-rate {tick}: a snapshot cannot be sent more often than the world changes")]
+    SnapshotRateAboveTickRate {
+        /// The snapshot rate asked for.
+        snapshot: u16,
+        /// The tick rate asked for.
+        tick: u16,
+    },
+    /// The grace period is zero or absurdly long.
+    #[error("--empty-room-grace must be between 0s and 1h, is {0:?}")]
+    Grace(Duration),
+}
+
+/// The validated server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Simulation rate, Hz.
+    pub tick_rate: u16,
+    /// Snapshot rate, Hz (at most `tick_rate`).
+    pub snapshot_rate: u16,
+    /// Seats per room.
+    pub room_capacity: u16,
+    /// Most rooms at once.
+    pub max_rooms: usize,
+    /// How long an empty room stays open.
+    pub empty_room_grace: Duration,
+    /// The base seed.
+    pub seed: u64,
+    /// Folder with the game data.
+    pub assets: PathBuf,
+    /// Folder with the web client.
+    pub web: PathBuf,
+}
+
+impl Config {
+    /// Validates flags into a configuration; `seed` fills in when no `--seed` was given.
+    pub fn from_args(args: &Args, random_seed: u64) -> Result<Self, ConfigError> {
+        if args.snapshot_rate > args.tick_rate {
+            return Err(ConfigError::SnapshotRateAboveTickRate {
+                snapshot: args.snapshot_rate,
+                tick: args.tick_rate,
+            });
+        }
+        if args.empty_room_grace > Duration::from_secs(3600) {
+            return Err(ConfigError::Grace(args.empty_room_grace));
+        }
+        Ok(Self {
+            tick_rate: args.tick_rate,
+            snapshot_rate: args.snapshot_rate,
+            room_capacity: args.room_capacity,
+            max_rooms: args.max_rooms,
+            empty_room_grace: args.empty_room_grace,
+            seed: args.seed.unwrap_or(random_seed),
+            assets: args.assets.clone(),
+            web: args.web.clone(),
+        })
+    }
+
+    /// A configuration with every default, for tests.
+    pub fn for_tests() -> Self {
+        let args = Args::parse_from(["arena-server"]);
+        Self::from_args(&args, 1).unwrap_or_else(|e| unreachable!("defaults are valid: {e}"))
+    }
+
+    /// The fixed tick length.
+    pub fn tick_interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::for_tests();
+        assert_eq!((c.tick_rate, c.snapshot_rate, c.room_capacity), (60, 30, 16));
+        assert!(TICK_RATE_RANGE.contains(&c.tick_rate));
+    }
+
+    #[test]
+    fn snapshot_rate_above_tick_rate_is_refused() {
+        let args = Args::parse_from(["arena-server", "--tick-rate", "30", "--snapshot-rate", "31"]);
+        let err = Config::from_args(&args, 1).expect_err("accepted");
+        assert!(err.to_string().contains("--snapshot-rate 31 is above --tick-rate 30"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_tick_rate_is_refused_by_clap() {
+        for bad in ["0", "241", "fast"] {
+            let err = Args::try_parse_from(["arena-server", "--tick-rate", bad]).expect_err("accepted");
+            assert!(err.to_string().contains("--tick-rate"), "{err}");
+        }
+    }
+
+    #[test]
+    fn help_documents_every_flag() {
+        use clap::CommandFactory;
+        let help = Args::command().render_long_help().to_string();
+        for flag in [
+            "--addr",
+            "--tick-rate",
+            "--snapshot-rate",
+            "--room-capacity",
+            "--max-rooms",
+            "--empty-room-grace",
+            "--seed",
+            "--assets",
+            "--web",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+    }
+}

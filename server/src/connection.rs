@@ -1,0 +1,311 @@
+//! One client connection: a reader that decodes [`ClientMsg`]s and acts on them, and a writer task that
+//! drains the connection's [`Outbox`]. When either ends, the other is stopped.
+//!
+//! The reader never touches a room's world: it reserves seats in the [`Lobby`], hands the room a join
+//! request, and then `try_send`s inputs over the player's bounded channel. Anything wrong with what the
+//! client sends ends in an `error` message and a close frame naming the error code, for this client only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arena_protocol::{
+    ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome, decode,
+};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use crate::lobby::{Lobby, LobbyError, Seat};
+use crate::outbox::{Outbox, OutboxReceiver};
+use crate::room::{INPUT_QUEUE, JoinRequest, RoomCommand};
+
+/// How long the writer may take to deliver a final error and close frame before the socket is dropped.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Serves one upgraded WebSocket until either side closes it or the server shuts down.
+pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationToken) {
+    let (sink, stream) = socket.split();
+    let (outbox, outbox_rx) = Outbox::new();
+    let outbox = Arc::new(outbox);
+    let writer = tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox)));
+    let mut session = Session { lobby, outbox: Arc::clone(&outbox), player: None, room: None };
+    read_loop(stream, &mut session, &shutdown).await;
+    session.leave_room();
+    outbox.close_quietly();
+    if let Err(err) = writer.await {
+        debug!(%err, "writer task failed");
+    }
+}
+
+/// What the connection knows about its player.
+struct Player {
+    id: u32,
+    name: String,
+}
+
+/// The room the player is in.
+struct Membership {
+    code: String,
+    inputs: mpsc::Sender<Input>,
+}
+
+struct Session {
+    lobby: Arc<Lobby>,
+    outbox: Arc<Outbox>,
+    player: Option<Player>,
+    room: Option<Membership>,
+}
+
+async fn read_loop<S>(mut stream: S, session: &mut Session, shutdown: &CancellationToken)
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let outbox = Arc::clone(&session.outbox);
+    loop {
+        let frame = tokio::select! {
+            biased;
+            () = outbox.closed() => return,
+            () = shutdown.cancelled() => {
+                outbox.close(ErrorCode::ShuttingDown, "the server is shutting down".into());
+                return;
+            }
+            frame = stream.next() => frame,
+        };
+        match frame {
+            None | Some(Ok(Message::Close(_))) => return,
+            Some(Ok(Message::Binary(bytes))) => match decode::<ClientMsg>(&bytes) {
+                Ok(msg) => session.handle(msg),
+                Err(err) => {
+                    debug!(%err, "bad client message");
+                    outbox.close(err.code(), err.to_string());
+                }
+            },
+            Some(Ok(Message::Text(_))) => outbox.close(
+                ErrorCode::TextFrame,
+                "text frames are not part of the protocol; send binary MessagePack".into(),
+            ),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Err(err)) => {
+                match too_large(err) {
+                    Some(detail) => outbox.close(ErrorCode::TooLarge, detail),
+                    None => outbox.close_quietly(),
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// The size-limit violation behind a read error, if that is what it was.
+fn too_large(err: axum::Error) -> Option<String> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(cap)) => Some(format!("{cap}")),
+        _ => {
+            debug!(err = %inner, "read error");
+            None
+        }
+    }
+}
+
+impl Session {
+    fn handle(&mut self, msg: ClientMsg) {
+        if self.player.is_none() {
+            return match msg {
+                ClientMsg::Hello { version, name } => self.hello(version, &name),
+                _ => self.outbox.close(ErrorCode::HelloRequired, "the first message must be hello".into()),
+            };
+        }
+        match msg {
+            ClientMsg::Hello { .. } => {
+                self.outbox.close(ErrorCode::HelloRequired, "hello was already received".into())
+            }
+            ClientMsg::QuickPlay => self.join_with(|lobby| lobby.quick_play()),
+            ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
+            ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
+            ClientMsg::Input(input) => {
+                // Input outside a room (e.g. in flight while leaving) is dropped, not an error. A full
+                // channel means the client sends faster than the room ticks: the excess is dropped.
+                if let Some(room) = &self.room {
+                    let _ = room.inputs.try_send(input);
+                }
+            }
+            ClientMsg::Ping { client_time } => {
+                let _ = self
+                    .outbox
+                    .send(ServerMsg::Pong { client_time, server_time: self.lobby.server_time_ms() });
+            }
+            ClientMsg::Leave => {
+                if self.room.is_some() {
+                    self.leave_room();
+                    let _ = self.outbox.send(ServerMsg::Left);
+                } else {
+                    self.error(ErrorCode::NotInRoom, "not in a room".into());
+                }
+            }
+        }
+    }
+
+    fn hello(&mut self, version: u16, name: &str) {
+        if version != PROTOCOL_VERSION {
+            return self.outbox.close(
+                ErrorCode::VersionMismatch,
+                format!("protocol version {version} is not supported; this server speaks version {PROTOCOL_VERSION}"),
+            );
+        }
+        let name = match validate_name(name) {
+            Ok(name) => name,
+            Err(problem) => return self.outbox.close(ErrorCode::BadName, problem),
+        };
+        let id = self.lobby.next_player_id();
+        let config = self.lobby.config();
+        let token: u128 = rand::rng().random();
+        let welcome = Welcome {
+            player_id: id,
+            version: PROTOCOL_VERSION,
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.snapshot_rate,
+            server_time: self.lobby.server_time_ms(),
+            reconnect_token: format!("{token:032x}"),
+        };
+        info!(player = id, name = %name, "player connected");
+        self.player = Some(Player { id, name });
+        let _ = self.outbox.send(ServerMsg::Welcome(welcome));
+    }
+
+    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Seat, LobbyError>) {
+        if let Some(room) = &self.room {
+            let message = format!("already in room {}; leave it first", room.code);
+            return self.error(ErrorCode::AlreadyInRoom, message);
+        }
+        let Some(player) = &self.player else { return };
+        let seat = match reserve(&self.lobby) {
+            Ok(seat) => seat,
+            Err(err) => return self.error(err.code(), err.to_string()),
+        };
+        let membership = self.lobby.next_membership();
+        self.outbox.set_membership(membership);
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        let request = JoinRequest {
+            player: player.id,
+            name: player.name.clone(),
+            membership,
+            inputs: rx,
+            outbox: Arc::clone(&self.outbox),
+        };
+        if seat.room.try_send(RoomCommand::Join(request)).is_err() {
+            self.lobby.release(&seat.code);
+            self.outbox.clear_membership();
+            let message = format!("room {} is not accepting players right now", seat.code);
+            return self.error(ErrorCode::RoomClosed, message);
+        }
+        self.room = Some(Membership { code: seat.code, inputs: tx });
+    }
+
+    /// Leaves the current room, if any: the room sees the input channel close and frees the ship.
+    fn leave_room(&mut self) {
+        if let Some(room) = self.room.take() {
+            self.outbox.clear_membership();
+            self.lobby.release(&room.code);
+        }
+    }
+
+    fn error(&self, code: ErrorCode, message: String) {
+        let _ = self.outbox.send(ServerMsg::Error { code, message });
+    }
+}
+
+/// A trimmed, checked display name, or why it is not acceptable.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err("the name is empty".into());
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(format!("the name has {chars} characters; at most {MAX_NAME_CHARS} are allowed"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the name contains control characters".into());
+    }
+    Ok(name.to_owned())
+}
+
+async fn write_loop<S>(mut sink: S, mut control: OutboxReceiver, outbox: Arc<Outbox>)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    loop {
+        let bytes = tokio::select! {
+            biased;
+            () = outbox.closed() => break,
+            msg = control.recv() => match msg {
+                Some(msg) => match arena_protocol::encode(&msg) {
+                    Ok(bytes) => bytes.into(),
+                    Err(err) => {
+                        debug!(%err, "could not encode control message");
+                        continue;
+                    }
+                },
+                None => break,
+            },
+            () = outbox.snapshot_ready() => match outbox.take_snapshot() {
+                Some(bytes) => bytes,
+                None => continue,
+            },
+        };
+        tokio::select! {
+            biased;
+            () = outbox.closed() => break,
+            sent = sink.send(Message::Binary(bytes)) => if sent.is_err() {
+                outbox.close_quietly();
+                return;
+            },
+        }
+    }
+    // Closing: tell the client why, bounded in time so a client that does not read cannot hold us.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let frame = match outbox.close_reason() {
+            Some((code, message)) => {
+                let error = ServerMsg::Error { code, message };
+                if let Ok(bytes) = arena_protocol::encode(&error) {
+                    sink.send(Message::Binary(bytes.into())).await?;
+                }
+                Some(CloseFrame { code: close_code_for(code), reason: Utf8Bytes::from_static(code.as_str()) })
+            }
+            None => None,
+        };
+        sink.send(Message::Close(frame)).await?;
+        sink.close().await
+    })
+    .await;
+}
+
+/// The WebSocket close code that goes with a fatal protocol error.
+fn close_code_for(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::TooLarge => close_code::SIZE,
+        ErrorCode::TextFrame => close_code::UNSUPPORTED,
+        ErrorCode::ShuttingDown => close_code::AWAY,
+        ErrorCode::TooSlow | ErrorCode::Flooding => close_code::POLICY,
+        _ => close_code::POLICY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(validate_name("  Ada  "), Ok("Ada".into()));
+        assert!(validate_name("   ").is_err());
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert_eq!(validate_name(&"é".repeat(MAX_NAME_CHARS)).map(|n| n.chars().count()), Ok(MAX_NAME_CHARS));
+        assert!(validate_name("bad\u{7}name").is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! The lobby: which rooms exist, who may take a seat in them, and the ids that must be unique across the
+//! server (players, room memberships, room seeds).
+//!
+//! The lobby is the single authority on seat counts: a seat is reserved here, under one short lock,
+//! before the join request is handed to the room, so two players can never both take the last seat.
+//! Rooms run on their own tasks and only come back here to close themselves once empty.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arena_protocol::{ErrorCode, ROOM_CODE_ALPHABET, ROOM_CODE_LEN};
+use rand::Rng;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+use crate::assets::ArenaConfig;
+use crate::config::Config;
+use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand};
+
+/// Why a seat could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LobbyError {
+    /// The room has no free seat.
+    #[error("room {code} is full ({capacity} of {capacity} players)")]
+    RoomFull {
+        /// The room.
+        code: String,
+        /// Its capacity.
+        capacity: u16,
+    },
+    /// No room has that code.
+    #[error("no room has the code {0:?}")]
+    NotFound(String),
+    /// The server is at its room limit.
+    #[error("the server is at its limit of {0} rooms; try again later")]
+    ServerFull(usize),
+}
+
+impl LobbyError {
+    /// The protocol error code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::RoomFull { .. } => ErrorCode::RoomFull,
+            Self::NotFound(_) => ErrorCode::RoomNotFound,
+            Self::ServerFull(_) => ErrorCode::ServerFull,
+        }
+    }
+}
+
+/// A reserved seat: the room to send the join request to. Give it back with [`Lobby::release`] when the
+/// player leaves (or the join request could not be delivered).
+#[derive(Debug, Clone)]
+pub struct Seat {
+    /// The room's code.
+    pub code: String,
+    /// The room's command channel.
+    pub room: mpsc::Sender<RoomCommand>,
+}
+
+/// A public room as listed by `GET /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomListing {
+    /// The room's code.
+    pub code: String,
+    /// Seats taken.
+    pub players: u16,
+    /// Seats in all.
+    pub capacity: u16,
+}
+
+#[derive(Debug)]
+struct RoomEntry {
+    public: bool,
+    players: u16,
+    capacity: u16,
+    /// Creation order, to prefer older rooms in quick play.
+    serial: u64,
+    commands: mpsc::Sender<RoomCommand>,
+}
+
+/// The server's rooms and ids.
+#[derive(Debug)]
+pub struct Lobby {
+    config: Arc<Config>,
+    arena: Arc<ArenaConfig>,
+    rooms: Mutex<HashMap<String, RoomEntry>>,
+    rooms_created: AtomicU64,
+    next_player: AtomicU32,
+    next_membership: AtomicU64,
+    started: Instant,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Lobby {
+    /// A lobby with no rooms. Room tasks are spawned on `tasks` and stop when `shutdown` is cancelled.
+    pub fn new(
+        config: Arc<Config>,
+        arena: Arc<ArenaConfig>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        Self {
+            config,
+            arena,
+            rooms: Mutex::new(HashMap::new()),
+            rooms_created: AtomicU64::new(0),
+            next_player: AtomicU32::new(1),
+            next_membership: AtomicU64::new(1),
+            started: Instant::now(),
+            shutdown,
+            tasks,
+        }
+    }
+
+    /// The server configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Milliseconds since the server started: the clock in `welcome` and `pong`.
+    pub fn server_time_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// A new, server-unique player id.
+    pub fn next_player_id(&self) -> u32 {
+        self.next_player.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new, server-unique room membership id (never 0).
+    pub fn next_membership(&self) -> u64 {
+        self.next_membership.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, RoomEntry>> {
+        // A panic while holding this lock cannot leave the map half-updated (every update is one
+        // statement), so a poisoned lock is still consistent.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Seats the player in the fullest public room with a free seat (the oldest among equals), or in a
+    /// new public room.
+    pub fn quick_play(self: &Arc<Self>) -> Result<Seat, LobbyError> {
+        let mut rooms = self.rooms();
+        let best = rooms
+            .iter_mut()
+            .filter(|(_, r)| r.public && r.players < r.capacity && !r.commands.is_closed())
+            .max_by_key(|(_, r)| (r.players, std::cmp::Reverse(r.serial)));
+        if let Some((code, entry)) = best {
+            entry.players += 1;
+            return Ok(Seat { code: code.clone(), room: entry.commands.clone() });
+        }
+        self.create_locked(&mut rooms, true)
+    }
+
+    /// Creates a private room and seats the player in it.
+    pub fn create_private(self: &Arc<Self>) -> Result<Seat, LobbyError> {
+        let mut rooms = self.rooms();
+        self.create_locked(&mut rooms, false)
+    }
+
+    /// Seats the player in the room with this code (case-insensitive).
+    pub fn join(&self, code: &str) -> Result<Seat, LobbyError> {
+        let code = normalize_code(code).ok_or_else(|| LobbyError::NotFound(shorten(code)))?;
+        let mut rooms = self.rooms();
+        let entry = rooms.get_mut(&code).ok_or_else(|| LobbyError::NotFound(code.clone()))?;
+        if entry.players >= entry.capacity {
+            return Err(LobbyError::RoomFull { code, capacity: entry.capacity });
+        }
+        entry.players += 1;
+        Ok(Seat { code, room: entry.commands.clone() })
+    }
+
+    /// Gives a seat back.
+    pub fn release(&self, code: &str) {
+        if let Some(entry) = self.rooms().get_mut(code) {
+            entry.players = entry.players.saturating_sub(1);
+        }
+    }
+
+    /// Removes a room if no seat in it is taken or reserved. Called by the room itself after its grace
+    /// period; returns whether it was removed (if not, a player is on the way in).
+    pub fn close_if_empty(&self, code: &str) -> bool {
+        let mut rooms = self.rooms();
+        if rooms.get(code).is_some_and(|r| r.players == 0) {
+            rooms.remove(code);
+            info!(room = code, rooms = rooms.len(), "closed empty room");
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Removes a room that stopped on its own (an internal error); its players were told.
+    pub fn remove(&self, code: &str) {
+        self.rooms().remove(code);
+    }
+
+    /// The public rooms, fullest first.
+    pub fn public_rooms(&self) -> Vec<RoomListing> {
+        let rooms = self.rooms();
+        let mut list: Vec<(u64, RoomListing)> = rooms
+            .iter()
+            .filter(|(_, r)| r.public)
+            .map(|(code, r)| {
+                (r.serial, RoomListing { code: code.clone(), players: r.players, capacity: r.capacity })
+            })
+            .collect();
+        drop(rooms);
+        list.sort_by_key(|(serial, r)| (std::cmp::Reverse(r.players), *serial));
+        list.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// The number of open rooms.
+    pub fn room_count(&self) -> usize {
+        self.rooms().len()
+    }
+
+    fn create_locked(
+        self: &Arc<Self>,
+        rooms: &mut HashMap<String, RoomEntry>,
+        public: bool,
+    ) -> Result<Seat, LobbyError> {
+        if rooms.len() >= self.config.max_rooms {
+            return Err(LobbyError::ServerFull(self.config.max_rooms));
+        }
+        let mut rng = rand::rng();
+        // 23^5 = 6.4 million codes; at the room limit a random one is free with overwhelming odds, and
+        // the loop is bounded anyway.
+        let code = (0..64)
+            .map(|_| {
+                (0..ROOM_CODE_LEN)
+                    .map(|_| char::from(ROOM_CODE_ALPHABET[rng.random_range(0..ROOM_CODE_ALPHABET.len())]))
+                    .collect::<String>()
+            })
+            .find(|code| !rooms.contains_key(code))
+            .ok_or(LobbyError::ServerFull(self.config.max_rooms))?;
+        let serial = self.rooms_created.fetch_add(1, Ordering::Relaxed);
+        let seed = self.config.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (tx, rx) = mpsc::channel(ROOM_COMMAND_QUEUE);
+        rooms.insert(
+            code.clone(),
+            RoomEntry { public, players: 1, capacity: self.config.room_capacity, serial, commands: tx.clone() },
+        );
+        let spec = room::RoomSpec { code: code.clone(), public, seed };
+        let task = room::Room::new(spec, Arc::clone(&self.arena), Arc::clone(self), rx);
+        self.tasks.spawn(task.run(self.shutdown.clone()));
+        info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
+        Ok(Seat { code, room: tx })
+    }
+}
+
+/// A room code in canonical form (upper case), or `None` if it cannot be one.
+pub fn normalize_code(code: &str) -> Option<String> {
+    let code = code.trim().to_ascii_uppercase();
+    let valid = code.len() == ROOM_CODE_LEN && code.bytes().all(|b| ROOM_CODE_ALPHABET.contains(&b));
+    valid.then_some(code)
+}
+
+/// A client-supplied string cut to a length fit for an error message.
+fn shorten(s: &str) -> String {
+    s.chars().take(16).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lobby(capacity: u16, max_rooms: usize) -> Arc<Lobby> {
+        let mut config = Config::for_tests();
+        config.room_capacity = capacity;
+        config.max_rooms = max_rooms;
+        let arena = ArenaConfig::load(&config.assets).expect("assets");
+        Arc::new(Lobby::new(Arc::new(config), Arc::new(arena), CancellationToken::new(), TaskTracker::new()))
+    }
+
+    #[tokio::test]
+    async fn quick_play_fills_a_room_before_opening_another() {
+        let lobby = lobby(2, 10);
+        let a = lobby.quick_play().expect("seat");
+        let b = lobby.quick_play().expect("seat");
+        let c = lobby.quick_play().expect("seat");
+        assert_eq!(a.code, b.code);
+        assert_ne!(a.code, c.code);
+        assert_eq!(lobby.room_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn private_rooms_are_not_listed_or_quick_played() {
+        let lobby = lobby(4, 10);
+        let private = lobby.create_private().expect("seat");
+        let public = lobby.quick_play().expect("seat");
+        assert_ne!(private.code, public.code);
+        let listed: Vec<String> = lobby.public_rooms().into_iter().map(|r| r.code).collect();
+        assert_eq!(listed, vec![public.code]);
+        // Join by code works for both, in any case.
+        lobby.join(&private.code.to_lowercase()).expect("join private by code");
+    }
+
+    #[tokio::test]
+    async fn full_and_unknown_rooms_are_errors() {
+        let lobby = lobby(1, 10);
+        let seat = lobby.create_private().expect("seat");
+        assert_eq!(lobby.join(&seat.code).map(|_| ()), Err(LobbyError::RoomFull { code: seat.code.clone(), capacity: 1 }));
+        lobby.release(&seat.code);
+        lobby.join(&seat.code).expect("a released seat is free again");
+        assert!(matches!(lobby.join("ZZZZZ"), Err(LobbyError::NotFound(_))));
+        assert!(matches!(lobby.join("not a code at all, far too long"), Err(LobbyError::NotFound(c)) if c.len() <= 16));
+    }
+
+    #[tokio::test]
+    async fn the_room_limit_holds() {
+        let lobby = lobby(1, 2);
+        lobby.quick_play().expect("seat");
+        lobby.quick_play().expect("seat");
+        assert_eq!(lobby.quick_play().map(|_| ()), Err(LobbyError::ServerFull(2)));
+    }
+
+    #[tokio::test]
+    async fn only_empty_rooms_close() {
+        let lobby = lobby(4, 10);
+        let seat = lobby.create_private().expect("seat");
+        assert!(!lobby.close_if_empty(&seat.code));
+        lobby.release(&seat.code);
+        assert!(lobby.close_if_empty(&seat.code));
+        assert!(matches!(lobby.join(&seat.code), Err(LobbyError::NotFound(_))));
+    }
+
+    #[test]
+    fn codes_are_normalized() {
+        assert_eq!(normalize_code(" kqztr "), Some("KQZTR".into()));
+        assert_eq!(normalize_code("KQZT0"), None, "0 is not in the alphabet");
+        assert_eq!(normalize_code("KQZTRR"), None);
+    }
+}
