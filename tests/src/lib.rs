@@ -1,1 +1,15 @@
-pub fn x(){}
+//! Arena's headless client and the tools built on it: the bots that load-test a server, and the helpers
+//! the end-to-end tests use to start the real server binary and talk to it.
+//!
+//! # Layout
+//! - [`client`]: a WebSocket client that speaks the protocol ([`client::Client`]).
+//! - [`bot`]: one bot: connect, join, send wandering inputs every tick, ping, count what arrives.
+//! - [`report`]: turning many bots' counts into the summary `arena-bots` prints.
+//! - [`server`]: start `arena-server` as a child process on an ephemeral port (for tests).
+//! - [`http`]: a minimal HTTP GET for the tests' look at `/api/rooms` and friends.
+
+pub mod bot;
+pub mod client;
+pub mod http;
+pub mod report;
+pub mod server;

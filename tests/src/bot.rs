@@ -1,0 +1,167 @@
+//! One headless bot: connects, joins a room, sends an input every server tick (wandering about), pings
+//! twice a second, and counts the snapshots and bytes it receives.
+
+use std::time::Duration;
+
+use arena_protocol::{ClientMsg, Input, ServerMsg};
+use glam::Vec2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::client::{Client, ClientError};
+
+/// How often a bot measures its round-trip time.
+pub const PING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What a bot does.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// The game WebSocket URL.
+    pub url: String,
+    /// The bot's display name.
+    pub name: String,
+    /// A room code to join, or `None` for quick play.
+    pub room: Option<String>,
+    /// How long to play after joining.
+    pub duration: Duration,
+    /// Seed for the bot's wandering.
+    pub seed: u64,
+}
+
+/// What one bot saw.
+#[derive(Debug, Clone, Default)]
+pub struct BotReport {
+    /// Whether it got into a room.
+    pub connected: bool,
+    /// The first error it met, if any (a failed connect, an error message, a lost connection).
+    pub error: Option<String>,
+    /// The room it played in.
+    pub room: Option<String>,
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// Arrival time and tick of the first and the last snapshot.
+    pub first_snapshot: Option<(Instant, u64)>,
+    /// See `first_snapshot`.
+    pub last_snapshot: Option<(Instant, u64)>,
+    /// Round-trip times measured with ping, milliseconds.
+    pub rtts_ms: Vec<f64>,
+    /// Payload bytes received while in the room.
+    pub bytes_in: u64,
+    /// Payload bytes sent while in the room.
+    pub bytes_out: u64,
+    /// Time spent in the room.
+    pub played: Duration,
+}
+
+impl BotReport {
+    /// Snapshots per second over the span between the first and the last snapshot.
+    pub fn snapshots_per_sec(&self) -> Option<f64> {
+        let ((t0, _), (t1, _)) = (self.first_snapshot?, self.last_snapshot?);
+        let span = (t1 - t0).as_secs_f64();
+        (span > 0.0).then(|| (self.snapshots - 1) as f64 / span)
+    }
+
+    /// Server ticks per second, from the snapshots' tick numbers.
+    pub fn ticks_per_sec(&self) -> Option<f64> {
+        let ((t0, k0), (t1, k1)) = (self.first_snapshot?, self.last_snapshot?);
+        let span = (t1 - t0).as_secs_f64();
+        (span > 0.0).then(|| k1.saturating_sub(k0) as f64 / span)
+    }
+}
+
+/// Runs one bot to the end of its duration (or its first error).
+pub async fn run(config: BotConfig) -> BotReport {
+    let mut report = BotReport::default();
+    let request = match &config.room {
+        Some(code) => ClientMsg::JoinRoom { code: code.clone() },
+        None => ClientMsg::QuickPlay,
+    };
+    let (mut client, welcome, joined) = match Client::join(&config.url, &config.name, &request).await {
+        Ok(joined) => joined,
+        Err(err) => {
+            report.error = Some(format!("join: {err}"));
+            return report;
+        }
+    };
+    report.connected = true;
+    report.room = Some(joined.room);
+    let (in0, out0) = (client.bytes_in, client.bytes_out);
+    if let Err(err) = play(&mut client, &config, welcome.tick_rate, &mut report).await {
+        report.error = Some(err.to_string());
+    }
+    report.bytes_in = client.bytes_in - in0;
+    report.bytes_out = client.bytes_out - out0;
+    client.close().await;
+    report
+}
+
+async fn play(
+    client: &mut Client,
+    config: &BotConfig,
+    tick_rate: u16,
+    report: &mut BotReport,
+) -> Result<(), ClientError> {
+    let start = Instant::now();
+    let deadline = start + config.duration;
+    let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(tick_rate.max(1))));
+    inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut pings = interval(PING_INTERVAL);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut wander = Wander::new(config.seed);
+    let mut seq = 0u32;
+    let result = loop {
+        tokio::select! {
+            () = sleep_until(deadline) => break Ok(()),
+            _ = inputs.tick() => {
+                seq += 1;
+                let (movement, aim) = wander.step();
+                client.send(&ClientMsg::Input(Input { seq, movement: movement.to_array(), aim, buttons: 0 })).await?;
+            }
+            _ = pings.tick() => {
+                let client_time = start.elapsed().as_secs_f64() * 1000.0;
+                client.send(&ClientMsg::Ping { client_time }).await?;
+            }
+            msg = client.recv() => match msg? {
+                Some(ServerMsg::Snapshot(snap)) => {
+                    let now = Instant::now();
+                    report.snapshots += 1;
+                    report.first_snapshot.get_or_insert((now, snap.tick));
+                    report.last_snapshot = Some((now, snap.tick));
+                }
+                Some(ServerMsg::Pong { client_time, .. }) => {
+                    report.rtts_ms.push(start.elapsed().as_secs_f64() * 1000.0 - client_time);
+                }
+                Some(ServerMsg::Error { code, message }) => break Err(ClientError::Server { code, message }),
+                Some(_) => {}
+                None => break Err(ClientError::Closed(client.close_reason.clone())),
+            },
+        }
+    };
+    report.played = start.elapsed();
+    result
+}
+
+/// A wandering walk: the heading drifts a little every tick and now and then the bot stops.
+struct Wander {
+    rng: ChaCha8Rng,
+    heading: f32,
+    moving: bool,
+}
+
+impl Wander {
+    fn new(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let heading = rng.random_range(0.0..std::f32::consts::TAU);
+        Self { rng, heading, moving: true }
+    }
+
+    fn step(&mut self) -> (Vec2, f32) {
+        self.heading += self.rng.random_range(-0.15..0.15);
+        if self.rng.random_bool(0.01) {
+            self.moving = !self.moving;
+        }
+        let dir = Vec2::from_angle(self.heading);
+        (if self.moving { dir } else { Vec2::ZERO }, self.heading)
+    }
+}

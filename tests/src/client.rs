@@ -1,0 +1,163 @@
+//! A protocol client over a real WebSocket (tokio-tungstenite, the same version the server uses).
+
+use std::time::Duration;
+
+use arena_protocol::codec::decode_with_limit;
+use arena_protocol::{ClientMsg, ErrorCode, Joined, PROTOCOL_VERSION, ServerMsg, Welcome, encode};
+use futures_util::{SinkExt, StreamExt};
+use thiserror::Error;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The longest a helper waits for the answer it expects.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What went wrong talking to the server.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The WebSocket failed (connect, read or write).
+    #[error("websocket: {0}")]
+    Ws(#[from] tungstenite::Error),
+    /// The server sent bytes that are not a server message.
+    #[error("undecodable server message: {0}")]
+    Decode(#[from] arena_protocol::DecodeError),
+    /// The server answered with an error.
+    #[error("server error {code}: {message}")]
+    Server {
+        /// The error code.
+        code: ErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The server closed the connection.
+    #[error("connection closed ({0:?})")]
+    Closed(Option<String>),
+    /// No answer in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The server sent something other than what the protocol says comes next.
+    #[error("unexpected message: {0}")]
+    Unexpected(String),
+}
+
+/// A connected client.
+#[derive(Debug)]
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Payload bytes received so far.
+    pub bytes_in: u64,
+    /// Payload bytes sent so far.
+    pub bytes_out: u64,
+    /// The close frame's reason, once the server has closed the connection.
+    pub close_reason: Option<String>,
+}
+
+impl Client {
+    /// Opens a WebSocket to `url` (e.g. `ws://127.0.0.1:8080/ws`).
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None })
+    }
+
+    /// Sends a protocol message.
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
+        let bytes = encode(msg).map_err(|e| ClientError::Unexpected(e.to_string()))?;
+        self.send_raw(Message::Binary(bytes.into())).await
+    }
+
+    /// Sends any WebSocket message, e.g. garbage for tests of the server's defences.
+    pub async fn send_raw(&mut self, msg: Message) -> Result<(), ClientError> {
+        self.bytes_out += msg.len() as u64;
+        self.ws.send(msg).await?;
+        Ok(())
+    }
+
+    /// The next server message; `Ok(None)` once the server has closed the connection (its reason is
+    /// then in [`Client::close_reason`]).
+    pub async fn recv(&mut self) -> Result<Option<ServerMsg>, ClientError> {
+        loop {
+            let Some(frame) = self.ws.next().await else { return Ok(None) };
+            match frame {
+                Ok(Message::Binary(bytes)) => {
+                    self.bytes_in += bytes.len() as u64;
+                    return Ok(Some(decode_with_limit(&bytes, usize::MAX)?));
+                }
+                Ok(Message::Close(frame)) => {
+                    self.close_reason = frame.map(|f: CloseFrame| f.reason.to_string());
+                    return Ok(None);
+                }
+                Ok(Message::Text(text)) => return Err(ClientError::Unexpected(format!("text frame {text}"))),
+                Ok(_) => {}
+                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                    return Ok(None);
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// [`Client::recv`] with a time limit.
+    pub async fn recv_timeout(&mut self, limit: Duration) -> Result<Option<ServerMsg>, ClientError> {
+        tokio::time::timeout(limit, self.recv()).await.map_err(|_| ClientError::Timeout(limit))?
+    }
+
+    /// Waits for the first message `pick` accepts, skipping snapshots and pongs; a server error or a
+    /// close ends the wait with an error.
+    pub async fn expect<T>(&mut self, mut pick: impl FnMut(ServerMsg) -> Option<T>) -> Result<T, ClientError> {
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.recv_timeout(left).await? {
+                None => return Err(ClientError::Closed(self.close_reason.clone())),
+                Some(ServerMsg::Error { code, message }) => return Err(ClientError::Server { code, message }),
+                Some(msg @ (ServerMsg::Snapshot(_) | ServerMsg::Pong { .. })) => {
+                    if let Some(found) = pick(msg) {
+                        return Ok(found);
+                    }
+                }
+                Some(msg) => {
+                    let text = format!("{msg:?}");
+                    match pick(msg) {
+                        Some(found) => return Ok(found),
+                        None => return Err(ClientError::Unexpected(text)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Says hello and waits for the welcome.
+    pub async fn hello(&mut self, name: &str) -> Result<Welcome, ClientError> {
+        self.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, name: name.into() }).await?;
+        self.expect(|m| match m {
+            ServerMsg::Welcome(w) => Some(w),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Sends a room request (quick play, create or join) and waits for `joined`.
+    pub async fn enter(&mut self, request: &ClientMsg) -> Result<Joined, ClientError> {
+        self.send(request).await?;
+        self.expect(|m| match m {
+            ServerMsg::Joined(j) => Some(j),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Connects, says hello and joins: the whole way in.
+    pub async fn join(url: &str, name: &str, request: &ClientMsg) -> Result<(Self, Welcome, Joined), ClientError> {
+        let mut client = Self::connect(url).await?;
+        let welcome = client.hello(name).await?;
+        let joined = client.enter(request).await?;
+        Ok((client, welcome, joined))
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
