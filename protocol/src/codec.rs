@@ -74,10 +74,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
 }
 
 /// [`decode`] with an explicit size limit.
-pub fn decode_with_limit<T: DeserializeOwned>(
-    bytes: &[u8],
-    limit: usize,
-) -> Result<T, DecodeError> {
+pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, DecodeError> {
     if bytes.len() > limit {
         return Err(DecodeError::TooLarge { len: bytes.len(), limit });
     }
@@ -98,10 +95,10 @@ fn classify(bytes: &[u8], err: rmp_serde::decode::Error) -> DecodeError {
         t: std::borrow::Cow<'a, str>,
     }
     let detail = err.to_string();
-    if detail.contains("unknown variant") {
-        if let Ok(tagged) = rmp_serde::from_slice::<Tagged<'_>>(bytes) {
-            return DecodeError::UnknownType(truncate(&tagged.t).to_owned());
-        }
+    if detail.contains("unknown variant")
+        && let Ok(tagged) = rmp_serde::from_slice::<Tagged<'_>>(bytes)
+    {
+        return DecodeError::UnknownType(truncate(&tagged.t).to_owned());
     }
     DecodeError::Malformed(truncate(&detail).to_owned())
 }

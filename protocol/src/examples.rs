@@ -2,8 +2,8 @@
 //! examples encoded; the Rust and JS tests decode the fixture files and compare with them.
 
 use crate::{
-    ClientMsg, EntityKind, EntityState, ErrorCode, Input, Joined, PROTOCOL_VERSION, PlayerInfo,
-    ServerMsg, Snapshot, Welcome,
+    ClientMsg, EntityKind, EntityState, ErrorCode, Input, Joined, PROTOCOL_VERSION, PlayerInfo, ServerMsg,
+    Snapshot, Welcome,
 };
 
 /// Every client message, with the fixture name it is stored under (`client_<name>.msgpack`).
@@ -13,10 +13,7 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ("quick_play", ClientMsg::QuickPlay),
         ("create_room", ClientMsg::CreateRoom),
         ("join_room", ClientMsg::JoinRoom { code: "KQZTR".into() }),
-        (
-            "input",
-            ClientMsg::Input(Input { seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 }),
-        ),
+        ("input", ClientMsg::Input(Input { seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 })),
         ("ping", ClientMsg::Ping { client_time: 12345.5 }),
         ("leave", ClientMsg::Leave),
     ]

@@ -109,5 +109,8 @@ fn no_stray_fixture_files() {
         .expect("fixtures dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(on_disk, expected, "fixture files and examples differ: regenerate with ARENA_UPDATE_FIXTURES=1");
+    assert_eq!(
+        on_disk, expected,
+        "fixture files and examples differ: regenerate with ARENA_UPDATE_FIXTURES=1"
+    );
 }

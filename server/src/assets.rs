@@ -84,8 +84,8 @@ impl ArenaConfig {
     /// Loads and validates `arena.toml` from the assets folder.
     pub fn load(dir: &Path) -> Result<Self, AssetsError> {
         let path = dir.join(ARENA_FILE);
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| AssetsError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| AssetsError::Read { path: path.clone(), source })?;
         Self::parse(&text, &path)
     }
 

@@ -79,7 +79,9 @@ pub struct Args {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     /// The snapshot rate is above the tick rate.
-    #[error("--snapshot-rate {snapshot} is above --tick-rate {tick}: a snapshot cannot be sent more often than the world changes")]
+    #[error(
+        "--snapshot-rate {snapshot} is above --tick-rate {tick}: a snapshot cannot be sent more often than the world changes"
+    )]
     SnapshotRateAboveTickRate {
         /// The snapshot rate asked for.
         snapshot: u16,

@@ -247,7 +247,13 @@ impl Lobby {
         let (tx, rx) = mpsc::channel(ROOM_COMMAND_QUEUE);
         rooms.insert(
             code.clone(),
-            RoomEntry { public, players: 1, capacity: self.config.room_capacity, serial, commands: tx.clone() },
+            RoomEntry {
+                public,
+                players: 1,
+                capacity: self.config.room_capacity,
+                serial,
+                commands: tx.clone(),
+            },
         );
         let spec = room::RoomSpec { code: code.clone(), public, seed };
         let task = room::Room::new(spec, Arc::clone(&self.arena), Arc::clone(self), rx);
@@ -308,11 +314,16 @@ mod tests {
     async fn full_and_unknown_rooms_are_errors() {
         let lobby = lobby(1, 10);
         let seat = lobby.create_private().expect("seat");
-        assert_eq!(lobby.join(&seat.code).map(|_| ()), Err(LobbyError::RoomFull { code: seat.code.clone(), capacity: 1 }));
+        assert_eq!(
+            lobby.join(&seat.code).map(|_| ()),
+            Err(LobbyError::RoomFull { code: seat.code.clone(), capacity: 1 })
+        );
         lobby.release(&seat.code);
         lobby.join(&seat.code).expect("a released seat is free again");
         assert!(matches!(lobby.join("ZZZZZ"), Err(LobbyError::NotFound(_))));
-        assert!(matches!(lobby.join("not a code at all, far too long"), Err(LobbyError::NotFound(c)) if c.len() <= 16));
+        assert!(
+            matches!(lobby.join("not a code at all, far too long"), Err(LobbyError::NotFound(c)) if c.len() <= 16)
+        );
     }
 
     #[tokio::test]

@@ -47,7 +47,11 @@ fn print_addresses(addr: SocketAddr) {
         println!("  open on this machine:  http://localhost:{port}/");
         let lan = if_addrs::get_if_addrs().unwrap_or_default();
         for iface in lan.iter().filter(|i| !i.is_loopback() && i.ip().is_ipv4()) {
-            println!("  friends on your LAN:   http://{}/  ({})", SocketAddr::new(iface.ip(), port), iface.name);
+            println!(
+                "  friends on your LAN:   http://{}/  ({})",
+                SocketAddr::new(iface.ip(), port),
+                iface.name
+            );
         }
     }
 }

@@ -61,6 +61,11 @@ impl Client {
         Ok(Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None })
     }
 
+    /// Wraps an already open WebSocket (e.g. one made over a socket with special options).
+    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None }
+    }
+
     /// Sends a protocol message.
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ClientError> {
         let bytes = encode(msg).map_err(|e| ClientError::Unexpected(e.to_string()))?;
@@ -105,13 +110,18 @@ impl Client {
 
     /// Waits for the first message `pick` accepts, skipping snapshots and pongs; a server error or a
     /// close ends the wait with an error.
-    pub async fn expect<T>(&mut self, mut pick: impl FnMut(ServerMsg) -> Option<T>) -> Result<T, ClientError> {
+    pub async fn expect<T>(
+        &mut self,
+        mut pick: impl FnMut(ServerMsg) -> Option<T>,
+    ) -> Result<T, ClientError> {
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.recv_timeout(left).await? {
                 None => return Err(ClientError::Closed(self.close_reason.clone())),
-                Some(ServerMsg::Error { code, message }) => return Err(ClientError::Server { code, message }),
+                Some(ServerMsg::Error { code, message }) => {
+                    return Err(ClientError::Server { code, message });
+                }
                 Some(msg @ (ServerMsg::Snapshot(_) | ServerMsg::Pong { .. })) => {
                     if let Some(found) = pick(msg) {
                         return Ok(found);
@@ -149,7 +159,11 @@ impl Client {
     }
 
     /// Connects, says hello and joins: the whole way in.
-    pub async fn join(url: &str, name: &str, request: &ClientMsg) -> Result<(Self, Welcome, Joined), ClientError> {
+    pub async fn join(
+        url: &str,
+        name: &str,
+        request: &ClientMsg,
+    ) -> Result<(Self, Welcome, Joined), ClientError> {
         let mut client = Self::connect(url).await?;
         let welcome = client.hello(name).await?;
         let joined = client.enter(request).await?;

@@ -140,7 +140,12 @@ mod tests {
 
     #[test]
     fn failed_bots_count_as_errors_and_not_in_rates() {
-        let ok = BotReport { connected: true, played: std::time::Duration::from_secs(2), bytes_in: 2000, ..Default::default() };
+        let ok = BotReport {
+            connected: true,
+            played: std::time::Duration::from_secs(2),
+            bytes_in: 2000,
+            ..Default::default()
+        };
         let failed = BotReport { error: Some("join: refused".into()), ..Default::default() };
         let s = Summary::new(&[ok, failed]);
         assert_eq!((s.bots, s.connected, s.errors), (2, 1, 1));

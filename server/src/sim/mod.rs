@@ -238,7 +238,10 @@ mod tests {
         let mut sim = Simulation::new(config(), 1.0 / 60.0, 1);
         let ship = sim.spawn_ship(1);
         let start = sim.position(ship).expect("ship");
-        sim.push_input(ship, Input { seq: 1, movement: [f32::NAN, f32::INFINITY], aim: f32::NAN, buttons: 0 });
+        sim.push_input(
+            ship,
+            Input { seq: 1, movement: [f32::NAN, f32::INFINITY], aim: f32::NAN, buttons: 0 },
+        );
         sim.step();
         assert_eq!(sim.position(ship), Some(start));
         let mut snap = Snapshot::default();

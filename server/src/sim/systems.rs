@@ -22,7 +22,9 @@ pub enum SimSystems {
 /// The simulation schedule: one run is one tick.
 pub fn schedule() -> Schedule {
     let mut schedule = Schedule::default();
-    schedule.configure_sets((SimSystems::Input, SimSystems::Motion, SimSystems::Collision, SimSystems::Finish).chain());
+    schedule.configure_sets(
+        (SimSystems::Input, SimSystems::Motion, SimSystems::Collision, SimSystems::Finish).chain(),
+    );
     schedule.add_systems((
         apply_inputs.in_set(SimSystems::Input),
         integrate_motion.in_set(SimSystems::Motion),
