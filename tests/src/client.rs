@@ -57,7 +57,8 @@ pub struct Client {
 impl Client {
     /// Opens a WebSocket to `url` (e.g. `ws://127.0.0.1:8080/ws`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        // Nagle off: inputs and pings are small and must leave now, not after the next ACK.
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
         Ok(Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None })
     }
 
