@@ -2,14 +2,22 @@
 //! examples encoded; the Rust and JS tests decode the fixture files and compare with them.
 
 use crate::{
-    ClientMsg, EntityKind, EntityState, ErrorCode, Input, Joined, PROTOCOL_VERSION, PlayerInfo, ServerMsg,
-    Snapshot, Welcome,
+    ClientMsg, ErrorCode, GameEvent, Input, Joined, MapInfo, MatchState, PROTOCOL_VERSION, Phase, PlayerInfo,
+    ProjectileState, ServerMsg, ShipState, Snapshot, TuningInfo, Welcome,
 };
 
 /// Every client message, with the fixture name it is stored under (`client_<name>.msgpack`).
 pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
     vec![
-        ("hello", ClientMsg::Hello { version: PROTOCOL_VERSION, name: "Ada".into() }),
+        ("hello", ClientMsg::Hello { version: PROTOCOL_VERSION, name: "Ada".into(), reconnect_token: None }),
+        (
+            "hello_reconnect",
+            ClientMsg::Hello {
+                version: PROTOCOL_VERSION,
+                name: "Ada".into(),
+                reconnect_token: Some("00112233445566778899aabbccddeeff".into()),
+            },
+        ),
         ("quick_play", ClientMsg::QuickPlay),
         ("create_room", ClientMsg::CreateRoom),
         ("join_room", ClientMsg::JoinRoom { code: "KQZTR".into() }),
@@ -17,6 +25,23 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ("ping", ClientMsg::Ping { client_time: 12345.5 }),
         ("leave", ClientMsg::Leave),
     ]
+}
+
+/// The tuning used in the examples.
+pub fn tuning() -> TuningInfo {
+    TuningInfo {
+        ship_radius: 20.0,
+        max_speed: 320.0,
+        acceleration: 1600.0,
+        friction: 1000.0,
+        max_health: 100,
+        fire_cooldown_ticks: 15,
+        projectile_speed: 900.0,
+        projectile_radius: 5.0,
+        projectile_lifetime_ticks: 90,
+        respawn_ticks: 180,
+        pickup_radius: 24.0,
+    }
 }
 
 /// Every server message, with the fixture name it is stored under (`server_<name>.msgpack`).
@@ -31,6 +56,8 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
                 snapshot_rate: 30,
                 server_time: 1500.25,
                 reconnect_token: "00112233445566778899aabbccddeeff".into(),
+                resumed: false,
+                tuning: tuning(),
             }),
         ),
         (
@@ -39,7 +66,12 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
                 room: "KQZTR".into(),
                 public: false,
                 capacity: 16,
-                arena: [1600.0, 1000.0],
+                map: MapInfo {
+                    name: "crossroads".into(),
+                    size: [1600.0, 1000.0],
+                    walls: vec![[700.0, 450.0, 200.0, 100.0]],
+                    pickups: vec![[800.0, 200.0], [800.0, 800.0]],
+                },
                 players: vec![
                     PlayerInfo { id: 3, name: "Grace".into() },
                     PlayerInfo { id: 7, name: "Ada".into() },
@@ -52,23 +84,48 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
             ServerMsg::Snapshot(Snapshot {
                 tick: 1234,
                 acks: vec![[3, 1200], [7, 41]],
-                entities: vec![
-                    EntityState {
+                ships: vec![
+                    ShipState {
                         id: 3,
-                        kind: EntityKind::Ship,
                         pos: [100.5, 200.25],
                         vel: [-30.0, 0.0],
                         aim: 3.0,
+                        health: 75,
+                        respawn_ticks: 0,
                     },
-                    EntityState {
+                    ShipState {
                         id: 7,
-                        kind: EntityKind::Ship,
                         pos: [800.0, 500.0],
-                        vel: [0.0, 120.0],
+                        vel: [0.0, 0.0],
                         aim: -1.5,
+                        health: 0,
+                        respawn_ticks: 90,
                     },
                 ],
+                projectiles: vec![ProjectileState {
+                    id: 12,
+                    owner: 3,
+                    seq: 1198,
+                    pos: [150.0, 200.0],
+                    vel: [900.0, 0.0],
+                }],
+                pickups: vec![true, false],
+                match_state: MatchState { phase: Phase::Playing, ends_tick: 9000 },
+                scores: vec![[3, 4, 1], [7, 1, 4]],
             }),
+        ),
+        (
+            "events",
+            ServerMsg::Events {
+                tick: 1234,
+                events: vec![
+                    GameEvent::Hit { shooter: 3, target: 7, damage: 25 },
+                    GameEvent::Kill { killer: 3, victim: 7 },
+                    GameEvent::Phase { phase: Phase::Results, ends_tick: 1834 },
+                    GameEvent::Join { id: 9, name: "Linus".into() },
+                    GameEvent::Leave { id: 9 },
+                ],
+            },
         ),
         ("pong", ServerMsg::Pong { client_time: 12345.5, server_time: 1510.0 }),
         (

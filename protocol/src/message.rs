@@ -2,9 +2,9 @@
 //!
 //! Every message is a MessagePack **map** with a `"t"` key naming its type and one key per field (serde's
 //! internally tagged representation, encoded with field names). Maps cost a few bytes but make the
-//! protocol self-describing and easy to read from any language. The one exception is the per-entity
-//! record inside a snapshot, which dominates the bandwidth: it is a fixed-order **array** (see
-//! [`EntityState`]).
+//! protocol self-describing and easy to read from any language. The exceptions are the per-ship and
+//! per-projectile records inside a snapshot, which dominate the bandwidth: they are fixed-order
+//! **arrays** (see [`ShipState`], [`ProjectileState`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,10 @@ pub enum ClientMsg {
         /// The display name: 1 to [`crate::MAX_NAME_CHARS`] characters after trimming, no control
         /// characters.
         name: String,
+        /// The `reconnect_token` of an earlier connection, to take back its seat (same player id, same
+        /// room, score kept) within the server's reconnect grace period. Absent or nil for a new player.
+        #[serde(default)]
+        reconnect_token: Option<String>,
     },
     /// Join the fullest public room with a free seat, or create a new public room.
     QuickPlay,
@@ -79,6 +83,13 @@ pub enum ServerMsg {
     Left,
     /// The state of the client's room at one tick. The same bytes go to every player of the room.
     Snapshot(Snapshot),
+    /// Things that happened in the room during one tick, in order.
+    Events {
+        /// The tick they happened in.
+        tick: u64,
+        /// The events.
+        events: Vec<GameEvent>,
+    },
     /// The answer to [`ClientMsg::Ping`].
     Pong {
         /// The `client_time` of the ping, unchanged.
@@ -110,8 +121,13 @@ pub struct Welcome {
     /// The server's clock, in milliseconds since it started.
     pub server_time: f64,
     /// A secret (32 hex digits, 128 bits from a CSPRNG) that lets this player reclaim its seat after a
-    /// lost connection.
+    /// lost connection: send it in the next `hello`.
     pub reconnect_token: String,
+    /// Whether this connection took back a seat held for `hello.reconnect_token`; a `joined` for that
+    /// room follows.
+    pub resumed: bool,
+    /// The movement and weapon rules, for client-side prediction.
+    pub tuning: TuningInfo,
 }
 
 /// The room a client has joined.
@@ -123,10 +139,51 @@ pub struct Joined {
     pub public: bool,
     /// The most players the room holds.
     pub capacity: u16,
-    /// The arena's size `[width, height]` in arena units; positions run from 0 to these.
-    pub arena: [f32; 2],
+    /// The map being played.
+    pub map: MapInfo,
     /// Everyone in the room at the moment of joining, including the client itself.
     pub players: Vec<PlayerInfo>,
+}
+
+/// The map's static geometry, sent once on joining.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapInfo {
+    /// The map's name (its file name without `.toml`).
+    pub name: String,
+    /// The arena's size `[width, height]`; positions run from 0 to these.
+    pub size: [f32; 2],
+    /// Solid walls as `[x, y, width, height]` rectangles (x, y = top-left corner).
+    pub walls: Vec<[f32; 4]>,
+    /// Health pickup spots `[x, y]`; snapshots say which are available, by index.
+    pub pickups: Vec<[f32; 2]>,
+}
+
+/// The rules the client needs to predict its own ship exactly as the server moves it. Sent in
+/// [`Welcome`] so client and server can never disagree about them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TuningInfo {
+    /// Ship collision radius.
+    pub ship_radius: f32,
+    /// Ship top speed, units per second.
+    pub max_speed: f32,
+    /// Acceleration toward the desired velocity, units per second squared.
+    pub acceleration: f32,
+    /// Deceleration with no movement input, units per second squared.
+    pub friction: f32,
+    /// A ship's full health.
+    pub max_health: u16,
+    /// Ticks between two shots.
+    pub fire_cooldown_ticks: u16,
+    /// Projectile speed, units per second.
+    pub projectile_speed: f32,
+    /// Projectile collision radius.
+    pub projectile_radius: f32,
+    /// Projectile lifetime, ticks.
+    pub projectile_lifetime_ticks: u16,
+    /// Ticks from death to respawn.
+    pub respawn_ticks: u16,
+    /// Pickup radius.
+    pub pickup_radius: f32,
 }
 
 /// A player as listed in [`Joined`].
@@ -147,8 +204,17 @@ pub struct Snapshot {
     /// `[player_id, seq]` pairs. One table for everyone, so the same bytes serve every player; a client
     /// looks up its own id.
     pub acks: Vec<[u32; 2]>,
-    /// Every entity in the room.
-    pub entities: Vec<EntityState>,
+    /// Every player's ship, alive or waiting to respawn.
+    pub ships: Vec<ShipState>,
+    /// Every projectile in flight.
+    pub projectiles: Vec<ProjectileState>,
+    /// For each pickup spot of the map, by index: whether it can be picked up now.
+    pub pickups: Vec<bool>,
+    /// The match's phase and when it ends.
+    #[serde(rename = "match")]
+    pub match_state: MatchState,
+    /// `[player_id, kills, deaths]` for every player, in no particular order.
+    pub scores: Vec<[u32; 3]>,
 }
 
 impl Snapshot {
@@ -156,65 +222,147 @@ impl Snapshot {
     pub fn ack_for(&self, player: u32) -> Option<u32> {
         self.acks.iter().find(|[p, _]| *p == player).map(|[_, seq]| *seq)
     }
+
+    /// The ship of `player`, if any.
+    pub fn ship(&self, player: u32) -> Option<&ShipState> {
+        self.ships.iter().find(|s| s.id == player)
+    }
 }
 
-/// One entity's state in a snapshot. On the wire it is an array in this exact field order:
-/// `[id, kind, x, y, vx, vy, aim]`.
+/// One ship's state. On the wire it is an array in this exact order:
+/// `[id, x, y, vx, vy, aim, health, respawn_ticks]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(from = "EntityTuple", into = "EntityTuple")]
-pub struct EntityState {
-    /// Entity id; for ships, the owning player's id.
+#[serde(from = "ShipTuple", into = "ShipTuple")]
+pub struct ShipState {
+    /// The owning player's id.
     pub id: u32,
-    /// What the entity is.
-    pub kind: EntityKind,
     /// Position `[x, y]` in arena units.
     pub pos: [f32; 2],
     /// Velocity `[vx, vy]` in arena units per second.
     pub vel: [f32; 2],
     /// Facing angle in radians.
     pub aim: f32,
+    /// Health, 0 to `max_health`.
+    pub health: u16,
+    /// 0 while alive; while dead, the ticks until the ship respawns.
+    pub respawn_ticks: u16,
 }
 
-type EntityTuple = (u32, EntityKind, f32, f32, f32, f32, f32);
-
-impl From<EntityTuple> for EntityState {
-    fn from((id, kind, x, y, vx, vy, aim): EntityTuple) -> Self {
-        Self { id, kind, pos: [x, y], vel: [vx, vy], aim }
+impl ShipState {
+    /// Whether the ship is alive (in play).
+    pub fn alive(&self) -> bool {
+        self.respawn_ticks == 0
     }
 }
 
-impl From<EntityState> for EntityTuple {
-    fn from(e: EntityState) -> Self {
-        (e.id, e.kind, e.pos[0], e.pos[1], e.vel[0], e.vel[1], e.aim)
+type ShipTuple = (u32, f32, f32, f32, f32, f32, u16, u16);
+
+impl From<ShipTuple> for ShipState {
+    fn from((id, x, y, vx, vy, aim, health, respawn_ticks): ShipTuple) -> Self {
+        Self { id, pos: [x, y], vel: [vx, vy], aim, health, respawn_ticks }
     }
 }
 
-/// What kind of thing an entity is. Encoded as an unsigned integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "u8", into = "u8")]
-pub enum EntityKind {
-    /// A player's ship (code 0).
-    Ship,
-    /// A kind this version does not know; clients should ignore such entities.
-    Unknown(u8),
-}
-
-impl From<u8> for EntityKind {
-    fn from(code: u8) -> Self {
-        match code {
-            0 => Self::Ship,
-            other => Self::Unknown(other),
-        }
+impl From<ShipState> for ShipTuple {
+    fn from(s: ShipState) -> Self {
+        (s.id, s.pos[0], s.pos[1], s.vel[0], s.vel[1], s.aim, s.health, s.respawn_ticks)
     }
 }
 
-impl From<EntityKind> for u8 {
-    fn from(kind: EntityKind) -> Self {
-        match kind {
-            EntityKind::Ship => 0,
-            EntityKind::Unknown(code) => code,
-        }
+/// One projectile's state. On the wire it is an array in this exact order:
+/// `[id, owner, seq, x, y, vx, vy]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ProjectileTuple", into = "ProjectileTuple")]
+pub struct ProjectileState {
+    /// Projectile id, unique within the room.
+    pub id: u32,
+    /// The player who fired it.
+    pub owner: u32,
+    /// The sequence number of the owner's input that fired it, so the owner can match it with the
+    /// projectile it predicted.
+    pub seq: u32,
+    /// Position `[x, y]`.
+    pub pos: [f32; 2],
+    /// Velocity `[vx, vy]`, units per second.
+    pub vel: [f32; 2],
+}
+
+type ProjectileTuple = (u32, u32, u32, f32, f32, f32, f32);
+
+impl From<ProjectileTuple> for ProjectileState {
+    fn from((id, owner, seq, x, y, vx, vy): ProjectileTuple) -> Self {
+        Self { id, owner, seq, pos: [x, y], vel: [vx, vy] }
     }
+}
+
+impl From<ProjectileState> for ProjectileTuple {
+    fn from(p: ProjectileState) -> Self {
+        (p.id, p.owner, p.seq, p.pos[0], p.pos[1], p.vel[0], p.vel[1])
+    }
+}
+
+/// The match's phase and its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatchState {
+    /// The phase.
+    pub phase: Phase,
+    /// The tick the phase ends at; 0 when it has no set end (warm-up waits for players).
+    pub ends_tick: u64,
+}
+
+/// A match's phases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Waiting for a second player; free play, scores do not count.
+    #[default]
+    Warmup,
+    /// A timed match is on.
+    Playing,
+    /// The match is over; the final scoreboard is shown until the next match starts.
+    Results,
+}
+
+/// Things that happened, which clients show (kill feed, hit markers, banners). Sent reliably, in order,
+/// as [`ServerMsg::Events`]; the same bytes go to everyone in the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum GameEvent {
+    /// `killer` destroyed `victim`'s ship.
+    Kill {
+        /// The shooter.
+        killer: u32,
+        /// The destroyed ship's player.
+        victim: u32,
+    },
+    /// A projectile hit a ship.
+    Hit {
+        /// The shooter.
+        shooter: u32,
+        /// The ship hit.
+        target: u32,
+        /// Health taken.
+        damage: u16,
+    },
+    /// The match entered a new phase.
+    Phase {
+        /// The new phase.
+        phase: Phase,
+        /// When it ends (0 = open-ended).
+        ends_tick: u64,
+    },
+    /// A player joined the room.
+    Join {
+        /// The player.
+        id: u32,
+        /// Their name.
+        name: String,
+    },
+    /// A player left the room (or their seat's reconnect grace ran out).
+    Leave {
+        /// The player.
+        id: u32,
+    },
 }
 
 /// Stable error codes, encoded as snake_case strings.

@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_ROOMS: usize = 512;
 /// Default time an empty room stays open for players to come back.
 pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 
+/// Default time a disconnected player's seat (and score) is kept for them to reconnect.
+pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
+
 /// The repo's folders, the defaults when the server runs from a checkout.
 const REPO_ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets");
 const REPO_WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
@@ -61,6 +64,25 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_EMPTY_ROOM_GRACE, value_parser = humantime::parse_duration)]
     pub empty_room_grace: Duration,
 
+    /// Map to play: a file name (without `.toml`) in the assets' `maps/` folder.
+    #[arg(long, default_value = crate::assets::DEFAULT_MAP)]
+    pub map: String,
+
+    /// How long a player who lost the connection keeps their seat and score; the web client reconnects on
+    /// its own within it (e.g. `30s`; `0s` turns reconnecting off).
+    #[arg(long, default_value = DEFAULT_RECONNECT_GRACE, value_parser = humantime::parse_duration)]
+    pub reconnect_grace: Duration,
+
+    /// Link conditioner for testing netcode: latency added to every message in each direction (e.g.
+    /// `80ms`; the round trip grows by twice this). Off by default.
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    pub sim_latency: Duration,
+
+    /// Link conditioner: random jitter, up to this much more or less than `--sim-latency`, per message
+    /// (order is kept). Off by default.
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    pub sim_jitter: Duration,
+
     /// Seed for every random choice of the simulation (spawn points). Rooms derive their own seeds from
     /// it in creation order, so a run can be replayed. Default: a random seed, printed at start.
     #[arg(long)]
@@ -88,9 +110,17 @@ pub enum ConfigError {
         /// The tick rate asked for.
         tick: u16,
     },
-    /// The grace period is zero or absurdly long.
-    #[error("--empty-room-grace must be between 0s and 1h, is {0:?}")]
-    Grace(Duration),
+    /// A grace period is absurdly long.
+    #[error("{flag} must be between 0s and 1h, is {value:?}")]
+    Grace {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: Duration,
+    },
+    /// The link conditioner is set beyond what makes sense.
+    #[error("--sim-latency and --sim-jitter must be at most 5s each, and the jitter at most the latency")]
+    Conditioner,
 }
 
 /// The validated server configuration.
@@ -106,6 +136,12 @@ pub struct Config {
     pub max_rooms: usize,
     /// How long an empty room stays open.
     pub empty_room_grace: Duration,
+    /// How long a disconnected player's seat is kept.
+    pub reconnect_grace: Duration,
+    /// The map's name.
+    pub map: String,
+    /// Simulated latency and jitter (zero = off).
+    pub link: crate::conditioner::LinkConditioner,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -123,8 +159,16 @@ impl Config {
                 tick: args.tick_rate,
             });
         }
-        if args.empty_room_grace > Duration::from_secs(3600) {
-            return Err(ConfigError::Grace(args.empty_room_grace));
+        let hour = Duration::from_secs(3600);
+        if args.empty_room_grace > hour {
+            return Err(ConfigError::Grace { flag: "--empty-room-grace", value: args.empty_room_grace });
+        }
+        if args.reconnect_grace > hour {
+            return Err(ConfigError::Grace { flag: "--reconnect-grace", value: args.reconnect_grace });
+        }
+        let five = Duration::from_secs(5);
+        if args.sim_latency > five || args.sim_jitter > five || args.sim_jitter > args.sim_latency {
+            return Err(ConfigError::Conditioner);
         }
         Ok(Self {
             tick_rate: args.tick_rate,
@@ -132,6 +176,9 @@ impl Config {
             room_capacity: args.room_capacity,
             max_rooms: args.max_rooms,
             empty_room_grace: args.empty_room_grace,
+            reconnect_grace: args.reconnect_grace,
+            map: args.map.clone(),
+            link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             seed: args.seed.unwrap_or(random_seed),
             assets: args.assets.clone(),
             web: args.web.clone(),
@@ -187,6 +234,10 @@ mod tests {
             "--room-capacity",
             "--max-rooms",
             "--empty-room-grace",
+            "--map",
+            "--reconnect-grace",
+            "--sim-latency",
+            "--sim-jitter",
             "--seed",
             "--assets",
             "--web",

@@ -15,28 +15,61 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, PollSender};
 use tracing::{debug, info};
 
-use crate::lobby::{Lobby, LobbyError, Seat};
+use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::outbox::{Outbox, OutboxReceiver};
 use crate::room::{INPUT_QUEUE, JoinRequest, RoomCommand};
+
+/// Reconnect tokens are 128 bits as hex.
+const TOKEN_HEX_DIGITS: usize = 32;
 
 /// How long the writer may take to deliver a final error and close frame before the socket is dropped.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until either side closes it or the server shuts down.
 pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationToken) {
+    let link = lobby.config().link;
     let (sink, stream) = socket.split();
     let (outbox, outbox_rx) = Outbox::new();
     let outbox = Arc::new(outbox);
-    let writer = tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox)));
     let mut session = Session { lobby, outbox: Arc::clone(&outbox), player: None, room: None };
-    read_loop(stream, &mut session, &shutdown).await;
-    session.leave_room();
-    outbox.close_quietly();
-    if let Err(err) = writer.await {
-        debug!(%err, "writer task failed");
+    if link.is_off() {
+        let writer = tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox)));
+        read_loop(stream, &mut session, &shutdown).await;
+        session.finish();
+        if let Err(err) = writer.await {
+            debug!(%err, "writer task failed");
+        }
+    } else {
+        // Link conditioner: a delay line in each direction.
+        let (delayed_out, mut out_rx) = link.delay_line::<Message>();
+        let forward_out = tokio::spawn(async move {
+            let mut sink = sink;
+            while let Some(msg) = out_rx.recv().await {
+                if sink.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (delayed_in, mut in_rx) = link.delay_line::<Result<Message, axum::Error>>();
+        let forward_in = tokio::spawn(async move {
+            let mut stream = stream;
+            while let Some(frame) = stream.next().await {
+                if delayed_in.send(frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let writer = tokio::spawn(write_loop(PollSender::new(delayed_out), outbox_rx, Arc::clone(&outbox)));
+        let delayed_stream = futures_util::stream::poll_fn(move |cx| in_rx.poll_recv(cx));
+        read_loop(Box::pin(delayed_stream), &mut session, &shutdown).await;
+        session.finish();
+        forward_in.abort();
+        let _ = writer.await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, forward_out).await;
     }
 }
 
@@ -44,6 +77,7 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
 struct Player {
     id: u32,
     name: String,
+    token: String,
 }
 
 /// The room the player is in.
@@ -116,7 +150,9 @@ impl Session {
     fn handle(&mut self, msg: ClientMsg) {
         if self.player.is_none() {
             return match msg {
-                ClientMsg::Hello { version, name } => self.hello(version, &name),
+                ClientMsg::Hello { version, name, reconnect_token } => {
+                    self.hello(version, &name, reconnect_token)
+                }
                 _ => self.outbox.close(ErrorCode::HelloRequired, "the first message must be hello".into()),
             };
         }
@@ -137,12 +173,12 @@ impl Session {
             ClientMsg::Ping { client_time } => {
                 let _ = self
                     .outbox
-                    .send(ServerMsg::Pong { client_time, server_time: self.lobby.server_time_ms() });
+                    .send(&ServerMsg::Pong { client_time, server_time: self.lobby.server_time_ms() });
             }
             ClientMsg::Leave => {
                 if self.room.is_some() {
                     self.leave_room();
-                    let _ = self.outbox.send(ServerMsg::Left);
+                    let _ = self.outbox.send(&ServerMsg::Left);
                 } else {
                     self.error(ErrorCode::NotInRoom, "not in a room".into());
                 }
@@ -150,7 +186,7 @@ impl Session {
         }
     }
 
-    fn hello(&mut self, version: u16, name: &str) {
+    fn hello(&mut self, version: u16, name: &str, reconnect_token: Option<String>) {
         if version != PROTOCOL_VERSION {
             return self.outbox.close(
                 ErrorCode::VersionMismatch,
@@ -161,20 +197,35 @@ impl Session {
             Ok(name) => name,
             Err(problem) => return self.outbox.close(ErrorCode::BadName, problem),
         };
-        let id = self.lobby.next_player_id();
+        // A valid token takes back its held seat: same id, same name, same room, score kept.
+        let reclaimed = reconnect_token
+            .filter(|t| t.len() == TOKEN_HEX_DIGITS)
+            .and_then(|token| self.lobby.reclaim(&token).map(|held| (token, held)));
+        let (id, name, token) = match &reclaimed {
+            Some((token, (held, _))) => (held.player, held.name.clone(), token.clone()),
+            None => {
+                let token: u128 = rand::rng().random();
+                (self.lobby.next_player_id(), name, format!("{token:032x}"))
+            }
+        };
         let config = self.lobby.config();
-        let token: u128 = rand::rng().random();
         let welcome = Welcome {
             player_id: id,
             version: PROTOCOL_VERSION,
             tick_rate: config.tick_rate,
             snapshot_rate: config.snapshot_rate,
             server_time: self.lobby.server_time_ms(),
-            reconnect_token: format!("{token:032x}"),
+            reconnect_token: token.clone(),
+            resumed: reclaimed.is_some(),
+            tuning: self.lobby.tuning(),
         };
-        info!(player = id, name = %name, "player connected");
-        self.player = Some(Player { id, name });
-        let _ = self.outbox.send(ServerMsg::Welcome(welcome));
+        info!(player = id, name = %name, resumed = reclaimed.is_some(), "player connected");
+        self.player = Some(Player { id, name, token });
+        let _ = self.outbox.send(&ServerMsg::Welcome(welcome));
+        if let Some((_, (held, room))) = reclaimed {
+            let code = held.code.clone();
+            self.join_with(move |_| Ok(Seat { code, room }));
+        }
     }
 
     fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Seat, LobbyError>) {
@@ -206,6 +257,20 @@ impl Session {
         self.room = Some(Membership { code: seat.code, inputs: tx });
     }
 
+    /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
+    /// period (if there is one); then the writer is told to finish.
+    fn finish(&mut self) {
+        let grace = !self.lobby.config().reconnect_grace.is_zero();
+        if let (true, Some(player), Some(room)) = (grace, &self.player, self.room.take()) {
+            self.outbox.clear_membership();
+            let seat = HeldSeat { player: player.id, name: player.name.clone(), code: room.code };
+            self.lobby.hold(player.token.clone(), seat);
+            // Dropping `room.inputs` tells the room the player is gone; the lobby tells it the seat is held.
+        }
+        self.leave_room();
+        self.outbox.close_quietly();
+    }
+
     /// Leaves the current room, if any: the room sees the input channel close and frees the ship.
     fn leave_room(&mut self) {
         if let Some(room) = self.room.take() {
@@ -215,7 +280,7 @@ impl Session {
     }
 
     fn error(&self, code: ErrorCode, message: String) {
-        let _ = self.outbox.send(ServerMsg::Error { code, message });
+        let _ = self.outbox.send(&ServerMsg::Error { code, message });
     }
 }
 
@@ -237,20 +302,14 @@ pub fn validate_name(name: &str) -> Result<String, String> {
 
 async fn write_loop<S>(mut sink: S, mut control: OutboxReceiver, outbox: Arc<Outbox>)
 where
-    S: Sink<Message, Error = axum::Error> + Unpin,
+    S: Sink<Message> + Unpin,
 {
     loop {
         let bytes = tokio::select! {
             biased;
             () = outbox.closed() => break,
             msg = control.recv() => match msg {
-                Some(msg) => match arena_protocol::encode(&msg) {
-                    Ok(bytes) => bytes.into(),
-                    Err(err) => {
-                        debug!(%err, "could not encode control message");
-                        continue;
-                    }
-                },
+                Some(bytes) => bytes,
                 None => break,
             },
             () = outbox.snapshot_ready() => match outbox.take_snapshot() {
@@ -269,6 +328,7 @@ where
     }
     // Closing: tell the client why, bounded in time so a client that does not read cannot hold us.
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        // The client cannot hear anything after a close frame, so nothing queued is sent now.
         let frame = match outbox.close_reason() {
             Some((code, message)) => {
                 let error = ServerMsg::Error { code, message };

@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //! - [`config`]: command-line flags (clap) and the validated [`Config`].
-//! - [`assets`]: game data loaded from `assets/arena.toml`.
+//! - [`assets`]: game data loaded from `assets/` (`tuning.toml`, `maps/*.toml`).
+//! - [`conditioner`]: the optional link conditioner (simulated latency and jitter).
 //! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`.
 //! - [`connection`]: one task pair per WebSocket: a reader that decodes and dispatches client messages,
 //!   a writer that drains the [`outbox`].
@@ -17,6 +18,7 @@
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
 
 pub mod assets;
+pub mod conditioner;
 pub mod config;
 pub mod connection;
 pub mod http;
@@ -36,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-pub use assets::{ArenaConfig, AssetsError};
+pub use assets::{AssetsError, GameData};
 pub use config::{Args, Config, ConfigError};
 use lobby::Lobby;
 
@@ -70,13 +72,13 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let arena = Arc::new(ArenaConfig::load(&config.assets)?);
+    let game = Arc::new(GameData::load(&config.assets, &config.map)?);
     if !config.web.is_dir() {
         return Err(ServerError::MissingWeb(config.web.clone()));
     }
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let lobby = Arc::new(Lobby::new(Arc::new(config), arena, stop.clone(), tasks.clone()));
+    let lobby = Arc::new(Lobby::new(Arc::new(config), game, stop.clone(), tasks.clone()));
     let state = http::AppState { lobby, shutdown: stop.clone(), tasks: tasks.clone() };
     let app = http::router(state);
 

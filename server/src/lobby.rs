@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use arena_protocol::{ErrorCode, ROOM_CODE_ALPHABET, ROOM_CODE_LEN};
+use arena_protocol::{ErrorCode, ROOM_CODE_ALPHABET, ROOM_CODE_LEN, TuningInfo};
 use rand::Rng;
 use serde::Serialize;
 use thiserror::Error;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
-use crate::assets::ArenaConfig;
+use crate::assets::GameData;
 use crate::config::Config;
 use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand};
 
@@ -74,6 +74,24 @@ pub struct RoomListing {
     pub capacity: u16,
 }
 
+/// A seat kept for a player who lost the connection, keyed by their reconnect token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldSeat {
+    /// The player's id.
+    pub player: u32,
+    /// The player's name.
+    pub name: String,
+    /// The room the seat is in.
+    pub code: String,
+}
+
+#[derive(Debug, Default)]
+struct LobbyState {
+    rooms: HashMap<String, RoomEntry>,
+    /// Held seats by reconnect token. Each still counts in its room's `players`.
+    held: HashMap<String, HeldSeat>,
+}
+
 #[derive(Debug)]
 struct RoomEntry {
     public: bool,
@@ -88,8 +106,9 @@ struct RoomEntry {
 #[derive(Debug)]
 pub struct Lobby {
     config: Arc<Config>,
-    arena: Arc<ArenaConfig>,
-    rooms: Mutex<HashMap<String, RoomEntry>>,
+    game: Arc<GameData>,
+    state: Mutex<LobbyState>,
+    tuning: TuningInfo,
     rooms_created: AtomicU64,
     next_player: AtomicU32,
     next_membership: AtomicU64,
@@ -102,14 +121,15 @@ impl Lobby {
     /// A lobby with no rooms. Room tasks are spawned on `tasks` and stop when `shutdown` is cancelled.
     pub fn new(
         config: Arc<Config>,
-        arena: Arc<ArenaConfig>,
+        game: Arc<GameData>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
         Self {
+            tuning: game.tuning_info(config.tick_rate),
             config,
-            arena,
-            rooms: Mutex::new(HashMap::new()),
+            game,
+            state: Mutex::new(LobbyState::default()),
             rooms_created: AtomicU64::new(0),
             next_player: AtomicU32::new(1),
             next_membership: AtomicU64::new(1),
@@ -139,17 +159,54 @@ impl Lobby {
         self.next_membership.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn rooms(&self) -> MutexGuard<'_, HashMap<String, RoomEntry>> {
-        // A panic while holding this lock cannot leave the map half-updated (every update is one
+    /// The movement and weapon rules sent in `welcome`.
+    pub fn tuning(&self) -> TuningInfo {
+        self.tuning
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LobbyState> {
+        // A panic while holding this lock cannot leave the state half-updated (every update is one
         // statement), so a poisoned lock is still consistent.
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps a disconnected player's seat for them, under their reconnect token. The room keeps their
+    /// score until [`Lobby::expire_hold`] says the time is up.
+    pub fn hold(&self, token: String, seat: HeldSeat) {
+        self.lock().held.insert(token, seat);
+    }
+
+    /// Whether `player`'s seat in room `code` is held.
+    pub fn is_held(&self, code: &str, player: u32) -> bool {
+        self.lock().held.values().any(|h| h.player == player && h.code == code)
+    }
+
+    /// Takes back a held seat. The seat stays reserved: send the room a join request, or release it.
+    pub fn reclaim(&self, token: &str) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
+        let mut state = self.lock();
+        let seat = state.held.remove(token)?;
+        state.rooms.get(&seat.code).map(|room| (seat, room.commands.clone()))
+    }
+
+    /// Ends a hold whose grace period ran out and frees its seat; `false` if it was reclaimed meanwhile.
+    pub fn expire_hold(&self, code: &str, player: u32) -> bool {
+        let mut state = self.lock();
+        let token =
+            state.held.iter().find(|(_, h)| h.player == player && h.code == code).map(|(t, _)| t.clone());
+        let Some(token) = token else { return false };
+        state.held.remove(&token);
+        if let Some(room) = state.rooms.get_mut(code) {
+            room.players = room.players.saturating_sub(1);
+        }
+        true
     }
 
     /// Seats the player in the fullest public room with a free seat (the oldest among equals), or in a
     /// new public room.
     pub fn quick_play(self: &Arc<Self>) -> Result<Seat, LobbyError> {
-        let mut rooms = self.rooms();
-        let best = rooms
+        let mut state = self.lock();
+        let best = state
+            .rooms
             .iter_mut()
             .filter(|(_, r)| r.public && r.players < r.capacity && !r.commands.is_closed())
             .max_by_key(|(_, r)| (r.players, std::cmp::Reverse(r.serial)));
@@ -157,20 +214,20 @@ impl Lobby {
             entry.players += 1;
             return Ok(Seat { code: code.clone(), room: entry.commands.clone() });
         }
-        self.create_locked(&mut rooms, true)
+        self.create_locked(&mut state.rooms, true)
     }
 
     /// Creates a private room and seats the player in it.
     pub fn create_private(self: &Arc<Self>) -> Result<Seat, LobbyError> {
-        let mut rooms = self.rooms();
-        self.create_locked(&mut rooms, false)
+        let mut state = self.lock();
+        self.create_locked(&mut state.rooms, false)
     }
 
     /// Seats the player in the room with this code (case-insensitive).
     pub fn join(&self, code: &str) -> Result<Seat, LobbyError> {
         let code = normalize_code(code).ok_or_else(|| LobbyError::NotFound(shorten(code)))?;
-        let mut rooms = self.rooms();
-        let entry = rooms.get_mut(&code).ok_or_else(|| LobbyError::NotFound(code.clone()))?;
+        let mut state = self.lock();
+        let entry = state.rooms.get_mut(&code).ok_or_else(|| LobbyError::NotFound(code.clone()))?;
         if entry.players >= entry.capacity {
             return Err(LobbyError::RoomFull { code, capacity: entry.capacity });
         }
@@ -180,7 +237,7 @@ impl Lobby {
 
     /// Gives a seat back.
     pub fn release(&self, code: &str) {
-        if let Some(entry) = self.rooms().get_mut(code) {
+        if let Some(entry) = self.lock().rooms.get_mut(code) {
             entry.players = entry.players.saturating_sub(1);
         }
     }
@@ -188,10 +245,10 @@ impl Lobby {
     /// Removes a room if no seat in it is taken or reserved. Called by the room itself after its grace
     /// period; returns whether it was removed (if not, a player is on the way in).
     pub fn close_if_empty(&self, code: &str) -> bool {
-        let mut rooms = self.rooms();
-        if rooms.get(code).is_some_and(|r| r.players == 0) {
-            rooms.remove(code);
-            info!(room = code, rooms = rooms.len(), "closed empty room");
+        let mut state = self.lock();
+        if state.rooms.get(code).is_some_and(|r| r.players == 0) {
+            state.rooms.remove(code);
+            info!(room = code, rooms = state.rooms.len(), "closed empty room");
             true
         } else {
             false
@@ -200,27 +257,28 @@ impl Lobby {
 
     /// Removes a room that stopped on its own (an internal error); its players were told.
     pub fn remove(&self, code: &str) {
-        self.rooms().remove(code);
+        self.lock().rooms.remove(code);
     }
 
     /// The public rooms, fullest first.
     pub fn public_rooms(&self) -> Vec<RoomListing> {
-        let rooms = self.rooms();
-        let mut list: Vec<(u64, RoomListing)> = rooms
+        let state = self.lock();
+        let mut list: Vec<(u64, RoomListing)> = state
+            .rooms
             .iter()
             .filter(|(_, r)| r.public)
             .map(|(code, r)| {
                 (r.serial, RoomListing { code: code.clone(), players: r.players, capacity: r.capacity })
             })
             .collect();
-        drop(rooms);
+        drop(state);
         list.sort_by_key(|(serial, r)| (std::cmp::Reverse(r.players), *serial));
         list.into_iter().map(|(_, r)| r).collect()
     }
 
     /// The number of open rooms.
     pub fn room_count(&self) -> usize {
-        self.rooms().len()
+        self.lock().rooms.len()
     }
 
     fn create_locked(
@@ -256,7 +314,7 @@ impl Lobby {
             },
         );
         let spec = room::RoomSpec { code: code.clone(), public, seed };
-        let task = room::Room::new(spec, Arc::clone(&self.arena), Arc::clone(self), rx);
+        let task = room::Room::new(spec, Arc::clone(&self.game), Arc::clone(self), rx);
         self.tasks.spawn(task.run(self.shutdown.clone()));
         info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
         Ok(Seat { code, room: tx })
@@ -283,8 +341,8 @@ mod tests {
         let mut config = Config::for_tests();
         config.room_capacity = capacity;
         config.max_rooms = max_rooms;
-        let arena = ArenaConfig::load(&config.assets).expect("assets");
-        Arc::new(Lobby::new(Arc::new(config), Arc::new(arena), CancellationToken::new(), TaskTracker::new()))
+        let game = GameData::load(&config.assets, &config.map).expect("assets");
+        Arc::new(Lobby::new(Arc::new(config), Arc::new(game), CancellationToken::new(), TaskTracker::new()))
     }
 
     #[tokio::test]
@@ -332,6 +390,23 @@ mod tests {
         lobby.quick_play().expect("seat");
         lobby.quick_play().expect("seat");
         assert_eq!(lobby.quick_play().map(|_| ()), Err(LobbyError::ServerFull(2)));
+    }
+
+    #[tokio::test]
+    async fn held_seats_count_until_reclaimed_or_expired() {
+        let lobby = lobby(1, 10);
+        let seat = lobby.create_private().expect("seat");
+        let held = HeldSeat { player: 1, name: "a".into(), code: seat.code.clone() };
+        lobby.hold("token".into(), held.clone());
+        assert!(lobby.is_held(&seat.code, 1));
+        assert!(matches!(lobby.join(&seat.code), Err(LobbyError::RoomFull { .. })), "a held seat is taken");
+        assert!(lobby.reclaim("wrong").is_none());
+        let (back, _) = lobby.reclaim("token").expect("reclaimed");
+        assert_eq!(back, held);
+        assert!(!lobby.expire_hold(&seat.code, 1), "reclaimed: nothing to expire");
+        lobby.hold("token".into(), held);
+        assert!(lobby.expire_hold(&seat.code, 1));
+        lobby.join(&seat.code).expect("the expired seat is free");
     }
 
     #[tokio::test]

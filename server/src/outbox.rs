@@ -20,14 +20,15 @@ use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-/// Depth of the control lane. Control traffic is a handful of messages per room change plus one pong per
-/// ping; a client with this many unsent is not reading.
-pub const CONTROL_QUEUE: usize = 32;
+/// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
+/// ping, and at most one event message per tick; a client with this many unsent (over a second's worth
+/// at 60 Hz) is not reading.
+pub const CONTROL_QUEUE: usize = 64;
 
 /// The shared sending side of a connection.
 #[derive(Debug)]
 pub struct Outbox {
-    control: mpsc::Sender<ServerMsg>,
+    control: mpsc::Sender<Bytes>,
     snapshot: Mutex<Option<Bytes>>,
     snapshot_ready: Notify,
     /// Which room membership snapshots are accepted for; 0 = none.
@@ -51,7 +52,7 @@ pub enum Offer {
 /// The writer's end: the control receiver plus the shared state.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    control: mpsc::Receiver<ServerMsg>,
+    control: mpsc::Receiver<Bytes>,
 }
 
 /// Why a control message could not be queued.
@@ -78,12 +79,41 @@ impl Outbox {
         (outbox, OutboxReceiver { control: rx })
     }
 
-    /// Queues a control message. A full lane closes the connection with `too_slow`.
-    pub fn send(&self, msg: ServerMsg) -> Result<(), SendError> {
+    /// Encodes and queues a control message. A full lane closes the connection with `too_slow`.
+    pub fn send(&self, msg: &ServerMsg) -> Result<(), SendError> {
+        match arena_protocol::encode(msg) {
+            Ok(bytes) => self.send_bytes(Bytes::from(bytes)),
+            Err(err) => {
+                tracing::error!(%err, "could not encode a control message");
+                Ok(())
+            }
+        }
+    }
+
+    /// Encodes and queues a message from a room, only if the connection is still in membership
+    /// `membership` (so nothing from a room follows `left`).
+    pub fn send_for(&self, membership: u64, msg: &ServerMsg) -> Result<(), SendError> {
+        if self.membership.load(Ordering::Acquire) != membership {
+            return Err(SendError::Closed);
+        }
+        self.send(msg)
+    }
+
+    /// Queues an already encoded message from a room (events shared by the whole room), only if the
+    /// connection is still in membership `membership`.
+    pub fn send_bytes_for(&self, membership: u64, bytes: Bytes) -> Result<(), SendError> {
+        if self.membership.load(Ordering::Acquire) != membership {
+            return Err(SendError::Closed);
+        }
+        self.send_bytes(bytes)
+    }
+
+    /// Queues an already encoded control message.
+    pub fn send_bytes(&self, bytes: Bytes) -> Result<(), SendError> {
         if self.closing.is_cancelled() {
             return Err(SendError::Closed);
         }
-        match self.control.try_send(msg) {
+        match self.control.try_send(bytes) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(ErrorCode::TooSlow, "the client is not reading its messages".into());
@@ -159,13 +189,8 @@ impl Outbox {
 
 impl OutboxReceiver {
     /// The next control message; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<ServerMsg> {
+    pub async fn recv(&mut self) -> Option<Bytes> {
         self.control.recv().await
-    }
-
-    /// The next control message if one is queued.
-    pub fn try_recv(&mut self) -> Option<ServerMsg> {
-        self.control.try_recv().ok()
     }
 }
 
@@ -198,12 +223,12 @@ mod tests {
     fn a_full_control_lane_closes_with_too_slow() {
         let (outbox, _rx) = Outbox::new();
         for _ in 0..CONTROL_QUEUE {
-            outbox.send(ServerMsg::Left).expect("room in the queue");
+            outbox.send(&ServerMsg::Left).expect("room in the queue");
         }
-        assert_eq!(outbox.send(ServerMsg::Left), Err(SendError::Full));
+        assert_eq!(outbox.send(&ServerMsg::Left), Err(SendError::Full));
         assert!(outbox.is_closed());
         assert_eq!(outbox.close_reason().map(|r| r.0), Some(ErrorCode::TooSlow));
-        assert_eq!(outbox.send(ServerMsg::Left), Err(SendError::Closed));
+        assert_eq!(outbox.send(&ServerMsg::Left), Err(SendError::Closed));
     }
 
     #[test]

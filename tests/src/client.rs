@@ -109,7 +109,7 @@ impl Client {
         tokio::time::timeout(limit, self.recv()).await.map_err(|_| ClientError::Timeout(limit))?
     }
 
-    /// Waits for the first message `pick` accepts, skipping snapshots and pongs; a server error or a
+    /// Waits for the first message `pick` accepts, skipping snapshots, events and pongs; a server error or a
     /// close ends the wait with an error.
     pub async fn expect<T>(
         &mut self,
@@ -123,7 +123,7 @@ impl Client {
                 Some(ServerMsg::Error { code, message }) => {
                     return Err(ClientError::Server { code, message });
                 }
-                Some(msg @ (ServerMsg::Snapshot(_) | ServerMsg::Pong { .. })) => {
+                Some(msg @ (ServerMsg::Snapshot(_) | ServerMsg::Pong { .. } | ServerMsg::Events { .. })) => {
                     if let Some(found) = pick(msg) {
                         return Ok(found);
                     }
@@ -141,7 +141,17 @@ impl Client {
 
     /// Says hello and waits for the welcome.
     pub async fn hello(&mut self, name: &str) -> Result<Welcome, ClientError> {
-        self.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, name: name.into() }).await?;
+        self.hello_with_token(name, None).await
+    }
+
+    /// Says hello with a reconnect token (to take back a held seat) and waits for the welcome.
+    pub async fn hello_with_token(
+        &mut self,
+        name: &str,
+        token: Option<String>,
+    ) -> Result<Welcome, ClientError> {
+        self.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, name: name.into(), reconnect_token: token })
+            .await?;
         self.expect(|m| match m {
             ServerMsg::Welcome(w) => Some(w),
             _ => None,

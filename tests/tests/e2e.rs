@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, EntityKind, ErrorCode, Input, PROTOCOL_VERSION, ServerMsg, Snapshot};
+use arena_protocol::{ClientMsg, ErrorCode, GameEvent, Input, PROTOCOL_VERSION, ServerMsg, Snapshot};
 use arena_tests::client::{Client, ClientError};
 use arena_tests::http;
 use arena_tests::server::TestServer;
@@ -44,8 +44,7 @@ async fn next_snapshot(client: &mut Client) -> Snapshot {
 }
 
 fn ship_ids(snapshot: &Snapshot) -> Vec<u32> {
-    let mut ids: Vec<u32> =
-        snapshot.entities.iter().filter(|e| e.kind == EntityKind::Ship).map(|e| e.id).collect();
+    let mut ids: Vec<u32> = snapshot.ships.iter().map(|s| s.id).collect();
     ids.sort_unstable();
     ids
 }
@@ -133,7 +132,7 @@ async fn inputs_move_the_ship_and_are_acknowledged() {
     let (mut a, welcome, _) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("join");
     let me = welcome.player_id;
     let before = next_snapshot(&mut a).await;
-    let start = before.entities.iter().find(|e| e.id == me).expect("my ship").pos;
+    let start = before.ship(me).expect("my ship").pos;
     // Toward the arena's middle, so no wall stops it.
     let dir = if start[0] < 800.0 { 1.0 } else { -1.0 };
     for seq in 1..=30 {
@@ -145,7 +144,7 @@ async fn inputs_move_the_ship_and_are_acknowledged() {
     loop {
         let snap = next_snapshot(&mut a).await;
         if snap.ack_for(me) == Some(30) {
-            let pos = snap.entities.iter().find(|e| e.id == me).expect("my ship").pos;
+            let pos = snap.ship(me).expect("my ship").pos;
             assert!((pos[0] - start[0]) * dir > 10.0, "ship did not move: {start:?} -> {pos:?}");
             break;
         }
@@ -157,7 +156,9 @@ async fn inputs_move_the_ship_and_are_acknowledged() {
 async fn version_mismatch_gets_an_error_and_a_close() {
     let srv = server(&[]);
     let mut c = Client::connect(&srv.ws_url()).await.expect("connect");
-    c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION + 1, name: "future".into() }).await.expect("send");
+    c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION + 1, name: "future".into(), reconnect_token: None })
+        .await
+        .expect("send");
     let (error, reason) = read_until_closed(&mut c).await;
     let (code, message) = error.expect("an error message");
     assert_eq!(code, ErrorCode::VersionMismatch);
@@ -267,7 +268,7 @@ async fn a_client_that_never_reads_does_not_slow_others_and_is_dropped() {
 
     // By now the room has dropped the sluggard: the last snapshots show only the honest ship.
     let last = &snaps.last().expect("snapshots").1;
-    assert_eq!(last.entities.len(), 15, "the sluggard was not dropped");
+    assert_eq!(last.ships.len(), 15, "the sluggard was not dropped");
     let (error, _) = read_until_closed(&mut sluggard).await;
     if let Some((code, _)) = error {
         assert_eq!(code, ErrorCode::TooSlow);
@@ -410,4 +411,91 @@ async fn arena_bots_fails_on_an_unknown_room() {
     assert!(!out.status.success());
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(summary["errors"], 2);
+}
+
+/// Waits for an events message containing an event `pick` accepts.
+async fn wait_for_event(client: &mut Client, mut pick: impl FnMut(&GameEvent) -> bool) -> GameEvent {
+    client
+        .expect(|m| match m {
+            ServerMsg::Events { events, .. } => events.into_iter().find(|e| pick(e)),
+            _ => None,
+        })
+        .await
+        .expect("the event")
+}
+
+#[tokio::test]
+async fn joins_and_match_start_are_announced() {
+    let srv = server(&[]);
+    let (mut a, _, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
+    let (_b, wb, _) =
+        Client::join(&srv.ws_url(), "b", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("b");
+    // b's join, and with two players the match starts (both may come in one message).
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !(seen.contains(&GameEvent::Join { id: wb.player_id, name: "b".into() })
+        && seen.iter().any(|e| matches!(e, GameEvent::Phase { phase: arena_protocol::Phase::Playing, ends_tick } if *ends_tick > 0)))
+    {
+        assert!(Instant::now() < deadline, "saw only {seen:?}");
+        if let Ok(Some(ServerMsg::Events { events, .. })) = a.recv_timeout(Duration::from_secs(1)).await {
+            seen.extend(events);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_player_reconnects_to_the_same_seat() {
+    let srv = server(&[]);
+    let (a, wa, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
+    let (mut b, _, _) =
+        Client::join(&srv.ws_url(), "b", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("b");
+    drop(a); // the connection dies without a goodbye
+    // The seat is held: b still sees a's score row, and no one else can take the seat's id.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let snap = loop {
+        let snap = next_snapshot(&mut b).await;
+        if snap.ship(wa.player_id).is_none() {
+            break snap;
+        }
+        assert!(Instant::now() < deadline, "the ship of a dropped player should go");
+    };
+    assert!(snap.scores.iter().any(|s| s[0] == wa.player_id), "score row kept while held");
+
+    let mut again = Client::connect(&srv.ws_url()).await.expect("connect");
+    let welcome = again.hello_with_token("ignored", Some(wa.reconnect_token.clone())).await.expect("hello");
+    assert!(welcome.resumed);
+    assert_eq!(welcome.player_id, wa.player_id);
+    let joined = again
+        .expect(|m| match m {
+            ServerMsg::Joined(j) => Some(j),
+            _ => None,
+        })
+        .await
+        .expect("joined");
+    assert_eq!(joined.room, room.room);
+    assert!(joined.players.iter().any(|p| p.id == wa.player_id && p.name == "a"), "{:?}", joined.players);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while next_snapshot(&mut again).await.ship(wa.player_id).is_none() {
+        assert!(Instant::now() < deadline, "ship not back");
+    }
+
+    // A token is good for one seat only: a second use starts a new player.
+    let mut third = Client::connect(&srv.ws_url()).await.expect("connect");
+    let w3 = third.hello_with_token("c", Some(wa.reconnect_token.clone())).await.expect("hello");
+    assert!(!w3.resumed);
+    assert_ne!(w3.player_id, wa.player_id);
+}
+
+#[tokio::test]
+async fn a_held_seat_is_freed_when_the_grace_runs_out() {
+    let srv = server(&["--reconnect-grace", "500ms"]);
+    let (a, wa, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
+    let (mut b, _, _) =
+        Client::join(&srv.ws_url(), "b", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("b");
+    drop(a);
+    let leave = wait_for_event(&mut b, |e| matches!(e, GameEvent::Leave { .. })).await;
+    assert_eq!(leave, GameEvent::Leave { id: wa.player_id });
+    let mut late = Client::connect(&srv.ws_url()).await.expect("connect");
+    let welcome = late.hello_with_token("a", Some(wa.reconnect_token.clone())).await.expect("hello");
+    assert!(!welcome.resumed, "too late to resume");
 }

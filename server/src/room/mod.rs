@@ -1,17 +1,18 @@
 //! A match room: one task that owns a [`Simulation`], advances it on a fixed tick, and broadcasts one
-//! encoded snapshot to all its players.
+//! encoded snapshot (and one encoded event message, when something happened) to all its players.
 //!
 //! The room never waits on a socket. Connections hand it inputs through per-player bounded channels that
-//! it drains with `try_recv`; it hands them snapshots through their [`Outbox`] slot, which never blocks.
-//! Each room is its own tokio task, so rooms tick concurrently on the runtime's worker threads (one per
-//! core) and a slow room does not hold up the others.
+//! it drains with `try_recv`; it hands them snapshots through their [`Outbox`] slot and events through
+//! their control lane, neither of which blocks. Each room is its own tokio task, so rooms tick
+//! concurrently on the runtime's worker threads (one per core) and a slow room does not hold up the
+//! others.
 
 pub mod clock;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_protocol::{ErrorCode, Input, Joined, PlayerInfo, ServerMsg, Snapshot};
+use arena_protocol::{ErrorCode, GameEvent, Input, Joined, MapInfo, PlayerInfo, ServerMsg, Snapshot};
 use bevy_ecs::entity::Entity;
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TryRecvError};
@@ -19,7 +20,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::assets::ArenaConfig;
+use crate::assets::GameData;
 use crate::lobby::Lobby;
 use crate::outbox::{Offer, Outbox};
 use crate::sim::Simulation;
@@ -30,7 +31,7 @@ use clock::TickClock;
 pub const ROOM_COMMAND_QUEUE: usize = 64;
 
 /// Depth of each player's input channel. One input per tick is normal; this absorbs a few ticks of
-/// network bunching. Inputs beyond it are dropped at the connection and counted.
+/// network bunching. Inputs beyond it are dropped at the connection.
 pub const INPUT_QUEUE: usize = 32;
 
 /// How long a player may go without taking a snapshot before the room disconnects it with `too_slow`.
@@ -82,12 +83,25 @@ struct Seat {
     missed_in_a_row: u32,
 }
 
+/// A player who lost the connection and may come back.
+#[derive(Debug)]
+struct Held {
+    player: u32,
+    name: String,
+    last_seq: u32,
+    until: Instant,
+    /// Whether the lobby already said the seat was reclaimed once (a join is on its way).
+    reclaimed: bool,
+}
+
 /// A room and everything its task owns.
 #[derive(Debug)]
 pub struct Room {
     spec: RoomSpec,
     sim: Simulation,
+    map: MapInfo,
     seats: Vec<Seat>,
+    held: Vec<Held>,
     commands: mpsc::Receiver<RoomCommand>,
     lobby: Arc<Lobby>,
     tick_rate: u64,
@@ -96,28 +110,31 @@ pub struct Room {
     /// Reused every snapshot so that, once grown, building one allocates nothing.
     snapshot: Snapshot,
     encoded: Vec<u8>,
+    events: Vec<GameEvent>,
 }
 
 impl Room {
-    /// A room that will take its settings from the lobby's configuration.
+    /// A room that takes its settings from the lobby's configuration.
     pub fn new(
         spec: RoomSpec,
-        arena: Arc<ArenaConfig>,
+        game: Arc<GameData>,
         lobby: Arc<Lobby>,
         commands: mpsc::Receiver<RoomCommand>,
     ) -> Self {
         let config = lobby.config();
-        let dt = 1.0 / f32::from(config.tick_rate);
         Self {
-            sim: Simulation::new(arena, dt, spec.seed),
+            map: game.map_info(),
+            sim: Simulation::new(game, config.tick_rate, spec.seed),
             spec,
             seats: Vec::new(),
+            held: Vec::new(),
             commands,
             tick_rate: u64::from(config.tick_rate),
             snapshot_rate: u64::from(config.snapshot_rate),
             capacity: config.room_capacity,
             snapshot: Snapshot::default(),
-            encoded: Vec::with_capacity(1024),
+            encoded: Vec::with_capacity(2048),
+            events: Vec::new(),
             lobby,
         }
     }
@@ -146,13 +163,13 @@ impl Room {
             }
             let mut snapshot_due = false;
             for _ in 0..plan.run {
-                snapshot_due |= self.tick();
+                snapshot_due |= self.tick(now);
             }
             if snapshot_due {
                 self.broadcast_snapshot();
             }
 
-            if self.seats.is_empty() {
+            if self.seats.is_empty() && self.held.is_empty() {
                 let since = *empty_since.get_or_insert(now);
                 if now - since >= grace {
                     if self.lobby.close_if_empty(&self.spec.code) {
@@ -168,10 +185,12 @@ impl Room {
     }
 
     /// Runs one tick; returns whether a snapshot is due after it.
-    fn tick(&mut self) -> bool {
+    fn tick(&mut self, now: Instant) -> bool {
         self.admit_players();
-        self.collect_inputs();
+        self.collect_inputs(now);
+        self.expire_holds(now);
         self.sim.step();
+        self.broadcast_events();
         // A snapshot after every tick where floor(tick * snapshot_rate / tick_rate) steps up: exactly
         // `snapshot_rate` per second, evenly spread, whether or not the rates divide.
         let tick = self.sim.tick();
@@ -181,10 +200,16 @@ impl Room {
     fn admit_players(&mut self) {
         while let Ok(RoomCommand::Join(req)) = self.commands.try_recv() {
             if req.outbox.is_closed() {
-                // Gone before we got to it; its seat was released by the connection.
+                // Gone before we got to it; its seat was released (or held) by the connection.
                 continue;
             }
-            let entity = self.sim.spawn_ship(req.player);
+            let resumed =
+                self.held.iter().position(|h| h.player == req.player).map(|i| self.held.swap_remove(i));
+            let entity = match &resumed {
+                Some(held) => self.sim.spawn_ship(req.player, held.last_seq),
+                None => self.sim.add_player(req.player),
+            };
+            self.sim.push_event(GameEvent::Join { id: req.player, name: req.name.clone() });
             self.seats.push(Seat {
                 player: req.player,
                 name: req.name,
@@ -196,41 +221,105 @@ impl Room {
             });
             let players =
                 self.seats.iter().map(|s| PlayerInfo { id: s.player, name: s.name.clone() }).collect();
-            let size = self.sim.arena_size();
             let joined = Joined {
                 room: self.spec.code.clone(),
                 public: self.spec.public,
                 capacity: self.capacity,
-                arena: size.to_array(),
+                map: self.map.clone(),
                 players,
             };
             if let Some(seat) = self.seats.last() {
                 // A failure here means the connection is closing; the seat goes at the next tick.
-                let _ = seat.outbox.send(ServerMsg::Joined(joined));
-                info!(room = %self.spec.code, player = seat.player, players = self.seats.len(), "player joined");
+                let _ = seat.outbox.send_for(seat.membership, &ServerMsg::Joined(joined));
+                info!(
+                    room = %self.spec.code,
+                    player = seat.player,
+                    resumed = resumed.is_some(),
+                    players = self.seats.len(),
+                    "player joined"
+                );
             }
         }
     }
 
-    fn collect_inputs(&mut self) {
-        let sim = &mut self.sim;
-        let code = &self.spec.code;
-        self.seats.retain_mut(|seat| {
+    fn collect_inputs(&mut self, now: Instant) {
+        let mut gone = Vec::new();
+        for (i, seat) in self.seats.iter_mut().enumerate() {
             let connected = loop {
                 match seat.inputs.try_recv() {
                     Ok(input) => {
-                        sim.push_input(seat.entity, input);
+                        self.sim.push_input(seat.entity, input);
                     }
                     Err(TryRecvError::Empty) => break !seat.outbox.is_closed(),
                     Err(TryRecvError::Disconnected) => break false,
                 }
             };
             if !connected {
-                sim.despawn(seat.entity);
-                info!(room = %code, player = seat.player, "player left");
+                gone.push(i);
             }
-            connected
-        });
+        }
+        let grace = self.lobby.config().reconnect_grace;
+        for i in gone.into_iter().rev() {
+            let seat = self.seats.swap_remove(i);
+            let last_seq = self.sim.despawn_ship(seat.entity);
+            if self.lobby.is_held(&self.spec.code, seat.player) {
+                info!(room = %self.spec.code, player = seat.player, "player disconnected; seat held");
+                self.held.push(Held {
+                    player: seat.player,
+                    name: seat.name,
+                    last_seq,
+                    until: now + grace,
+                    reclaimed: false,
+                });
+            } else {
+                info!(room = %self.spec.code, player = seat.player, "player left");
+                self.sim.remove_score(seat.player);
+                self.sim.push_event(GameEvent::Leave { id: seat.player });
+            }
+        }
+    }
+
+    /// Gives up on disconnected players whose grace period ran out.
+    fn expire_holds(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.held.len() {
+            let held = &mut self.held[i];
+            if now < held.until {
+                i += 1;
+                continue;
+            }
+            // If the lobby no longer holds it, the player is on the way back in: wait a little longer once.
+            if !self.lobby.expire_hold(&self.spec.code, held.player) && !held.reclaimed {
+                held.reclaimed = true;
+                held.until = now + Duration::from_secs(5);
+                i += 1;
+                continue;
+            }
+            let held = self.held.swap_remove(i);
+            info!(room = %self.spec.code, player = held.player, name = %held.name, "reconnect grace ran out");
+            self.sim.remove_score(held.player);
+            self.sim.push_event(GameEvent::Leave { id: held.player });
+        }
+    }
+
+    fn broadcast_events(&mut self) {
+        self.sim.take_events(&mut self.events);
+        if self.events.is_empty() || self.seats.is_empty() {
+            return;
+        }
+        let msg = ServerMsg::Events { tick: self.sim.tick(), events: std::mem::take(&mut self.events) };
+        match arena_protocol::encode(&msg) {
+            Ok(bytes) => {
+                let bytes = Bytes::from(bytes);
+                for seat in &self.seats {
+                    let _ = seat.outbox.send_bytes_for(seat.membership, bytes.clone());
+                }
+            }
+            Err(err) => warn!(room = %self.spec.code, %err, "could not encode events"),
+        }
+        if let ServerMsg::Events { events, .. } = msg {
+            self.events = events;
+        }
     }
 
     fn broadcast_snapshot(&mut self) {
@@ -239,8 +328,8 @@ impl Room {
         }
         self.sim.write_snapshot(&mut self.snapshot);
         self.encoded.clear();
-        // `ServerMsg::Snapshot` borrows nothing, so encode a view with the same shape instead of moving
-        // the reusable snapshot in and out of an enum.
+        // `ServerMsg::Snapshot` owns its snapshot, so encode a borrowed view with the same shape instead
+        // of moving the reusable snapshot in and out of an enum.
         if let Err(err) = arena_protocol::encode_into(&SnapshotMsg(&self.snapshot), &mut self.encoded) {
             warn!(room = %self.spec.code, %err, "could not encode snapshot");
             return;
@@ -276,12 +365,17 @@ struct SnapshotMsg<'a>(&'a Snapshot);
 impl serde::Serialize for SnapshotMsg<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Snapshot", 4)?;
-        s.serialize_field("t", "snapshot")?;
-        s.serialize_field("tick", &self.0.tick)?;
-        s.serialize_field("acks", &self.0.acks)?;
-        s.serialize_field("entities", &self.0.entities)?;
-        s.end()
+        let s = self.0;
+        let mut out = serializer.serialize_struct("Snapshot", 8)?;
+        out.serialize_field("t", "snapshot")?;
+        out.serialize_field("tick", &s.tick)?;
+        out.serialize_field("acks", &s.acks)?;
+        out.serialize_field("ships", &s.ships)?;
+        out.serialize_field("projectiles", &s.projectiles)?;
+        out.serialize_field("pickups", &s.pickups)?;
+        out.serialize_field("match", &s.match_state)?;
+        out.serialize_field("scores", &s.scores)?;
+        out.end()
     }
 }
 

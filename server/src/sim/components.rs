@@ -21,6 +21,39 @@ pub struct Position(pub Vec2);
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct Velocity(pub Vec2);
 
+/// Hit points; 0 means dead.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health(pub u16);
+
+/// Present while a ship is dead: it neither moves, fires nor collides until `respawn_at`.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dead {
+    /// The tick the ship comes back.
+    pub respawn_at: u64,
+}
+
+/// A ship's gun.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Weapon {
+    /// The first tick it may fire again.
+    pub ready_at: u64,
+    /// The first input sequence number that may fire again.
+    pub ready_at_seq: u64,
+}
+
+/// A projectile in flight.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projectile {
+    /// Id on the wire, unique in the room.
+    pub id: u32,
+    /// The player who fired it.
+    pub owner: u32,
+    /// The owner's input sequence number that fired it.
+    pub seq: u32,
+    /// The tick it fizzles at.
+    pub expires_at: u64,
+}
+
 /// The controls in force this tick, from the last applied input. They persist while no new input
 /// arrives, so a late packet makes a ship keep going rather than stutter.
 #[derive(Component, Debug, Clone, Copy, Default, PartialEq)]
@@ -31,6 +64,11 @@ pub struct Controls {
     pub aim: f32,
     /// Button bits.
     pub buttons: u8,
+    /// The sequence number of the input these came from.
+    pub seq: u32,
+    /// Whether that input has been acted on by the weapon already (fire is edge-free: holding fire keeps
+    /// firing at the cooldown, but one input never fires twice when it is repeated for lack of a newer one).
+    pub fresh: bool,
 }
 
 impl Controls {
@@ -39,8 +77,8 @@ impl Controls {
     pub fn from_input(input: &Input) -> Self {
         let movement = Vec2::from_array(input.movement);
         let movement = if movement.is_finite() { movement.clamp_length_max(1.0) } else { Vec2::ZERO };
-        let aim = if input.aim.is_finite() { input.aim } else { 0.0 };
-        Self { movement, aim, buttons: input.buttons }
+        let aim = if input.aim.is_finite() { input.aim.rem_euclid(std::f32::consts::TAU) } else { 0.0 };
+        Self { movement, aim, buttons: input.buttons, seq: input.seq, fresh: true }
     }
 }
 
@@ -68,6 +106,11 @@ pub enum InputOutcome {
 }
 
 impl InputQueue {
+    /// A queue that continues after `last_applied` (for a player who reconnected).
+    pub fn continuing_after(last_applied: u32) -> Self {
+        Self { pending: VecDeque::new(), last_received: last_applied, last_applied }
+    }
+
     /// Queues an input unless it is stale or a duplicate.
     pub fn push(&mut self, input: Input) -> InputOutcome {
         if input.seq <= self.last_received {

@@ -1,20 +1,29 @@
 //! The per-tick systems, run in [`SimSystems`] order by the schedule from [`schedule`].
 
+use arena_protocol::{Buttons, GameEvent, Phase};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
-use super::components::{Controls, InputQueue, Position, Velocity};
-use super::resources::{FixedDt, Tick, Tuning};
+use super::components::{Controls, Dead, Health, InputQueue, Position, Projectile, Ship, Velocity, Weapon};
+use super::geometry::{push_circle_out_of_rect, segment_hits_circle, segment_hits_rect};
+use super::resources::{
+    Events, FixedDt, Game, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng, Tick,
+};
+use super::spawn::farthest_spawn;
 
 /// The phases of one tick, in order.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSystems {
     /// Turn queued client inputs into controls.
     Input,
-    /// Move bodies.
+    /// Match phases, respawns.
+    Flow,
+    /// Move ships (with wall collision).
     Motion,
-    /// Resolve collisions and bounds.
-    Collision,
+    /// Fire, fly projectiles, resolve hits.
+    Combat,
+    /// Pickups.
+    Pickups,
     /// Book-keeping at the end of the tick.
     Finish,
 }
@@ -23,12 +32,22 @@ pub enum SimSystems {
 pub fn schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.configure_sets(
-        (SimSystems::Input, SimSystems::Motion, SimSystems::Collision, SimSystems::Finish).chain(),
+        (
+            SimSystems::Input,
+            SimSystems::Flow,
+            SimSystems::Motion,
+            SimSystems::Combat,
+            SimSystems::Pickups,
+            SimSystems::Finish,
+        )
+            .chain(),
     );
     schedule.add_systems((
         apply_inputs.in_set(SimSystems::Input),
-        integrate_motion.in_set(SimSystems::Motion),
-        confine_to_arena.in_set(SimSystems::Collision),
+        (advance_match, respawn_ships).chain().in_set(SimSystems::Flow),
+        move_ships.in_set(SimSystems::Motion),
+        (fire_weapons, move_projectiles).chain().in_set(SimSystems::Combat),
+        collect_pickups.in_set(SimSystems::Pickups),
         advance_tick.in_set(SimSystems::Finish),
     ));
     schedule
@@ -37,46 +56,299 @@ pub fn schedule() -> Schedule {
 /// Applies at most one queued input per ship per tick, in sequence order.
 pub fn apply_inputs(mut ships: Query<(&mut InputQueue, &mut Controls)>) {
     for (mut queue, mut controls) in &mut ships {
-        if let Some(input) = queue.pop() {
-            *controls = Controls::from_input(&input);
+        match queue.pop() {
+            Some(input) => *controls = Controls::from_input(&input),
+            None => controls.fresh = false,
         }
     }
 }
 
-/// Accelerates each ship toward the velocity its controls ask for (or brakes it with friction), then
-/// moves it.
-pub fn integrate_motion(
-    tuning: Res<Tuning>,
-    dt: Res<FixedDt>,
-    mut ships: Query<(&Controls, &mut Velocity, &mut Position)>,
+/// Moves the match through warm-up, play and results. A match starts once enough players are in (and
+/// restarts after results); it falls back to warm-up when players leave.
+pub fn advance_match(
+    tick: Res<Tick>,
+    rules: Res<Rules>,
+    game: Res<Game>,
+    mut clock: ResMut<MatchClock>,
+    mut scores: ResMut<Scores>,
+    mut events: ResMut<Events>,
+    mut rng: ResMut<SpawnRng>,
+    mut commands: Commands,
+    mut ships: Query<(Entity, &mut Position, &mut Velocity, &mut Health, &mut Weapon, Has<Dead>), With<Ship>>,
+    projectiles: Query<Entity, With<Projectile>>,
 ) {
-    let ship = tuning.0.ship;
-    let dt = dt.0;
-    for (controls, mut vel, mut pos) in &mut ships {
-        let target = controls.movement * ship.max_speed;
-        let rate = if controls.movement == Vec2::ZERO { ship.friction } else { ship.acceleration };
-        vel.0 = vel.0.move_towards(target, rate * dt);
-        pos.0 += vel.0 * dt;
+    let now = tick.0;
+    let players = ships.iter().count();
+    let next = match clock.phase {
+        Phase::Warmup if players >= rules.min_players => Some((Phase::Playing, now + rules.match_length)),
+        Phase::Playing if players < rules.min_players => Some((Phase::Warmup, 0)),
+        Phase::Playing if now >= clock.ends_at => Some((Phase::Results, now + rules.results_length)),
+        Phase::Results if now >= clock.ends_at => Some(if players >= rules.min_players {
+            (Phase::Playing, now + rules.match_length)
+        } else {
+            (Phase::Warmup, 0)
+        }),
+        _ => None,
+    };
+    let Some((phase, ends_at)) = next else { return };
+    *clock = MatchClock { phase, ends_at };
+    events.0.push(GameEvent::Phase { phase, ends_tick: ends_at });
+    // Every phase change clears the air; a new match also starts everyone fresh.
+    for projectile in &projectiles {
+        commands.entity(projectile).despawn();
+    }
+    if phase == Phase::Playing {
+        for score in scores.0.values_mut() {
+            *score = Default::default();
+        }
+        let mut placed: Vec<Vec2> = Vec::with_capacity(players);
+        for (entity, mut pos, mut vel, mut health, mut weapon, dead) in &mut ships {
+            pos.0 = farthest_spawn(&game.0.map.spawn_points, &placed, &mut rng.0);
+            placed.push(pos.0);
+            vel.0 = Vec2::ZERO;
+            health.0 = rules.ship.max_health;
+            *weapon = Weapon::default();
+            if dead {
+                commands.entity(entity).remove::<Dead>();
+            }
+        }
     }
 }
 
-/// Keeps every ship inside the arena; velocity into a wall is removed.
-pub fn confine_to_arena(tuning: Res<Tuning>, mut ships: Query<(&mut Position, &mut Velocity)>) {
-    let r = tuning.0.ship.radius;
-    let max = tuning.0.size() - Vec2::splat(r);
-    for (mut pos, mut vel) in &mut ships {
-        let clamped = pos.0.clamp(Vec2::splat(r), max);
-        if clamped.x != pos.0.x {
-            vel.0.x = 0.0;
+/// Brings dead ships back, at the spawn point farthest from living enemies.
+pub fn respawn_ships(
+    tick: Res<Tick>,
+    rules: Res<Rules>,
+    game: Res<Game>,
+    mut rng: ResMut<SpawnRng>,
+    mut commands: Commands,
+    mut dead: Query<(Entity, &Dead, &mut Position, &mut Velocity, &mut Health)>,
+    alive: Query<&Position, (With<Ship>, Without<Dead>)>,
+) {
+    let enemies: Vec<Vec2> = alive.iter().map(|p| p.0).collect();
+    for (entity, dead, mut pos, mut vel, mut health) in &mut dead {
+        if dead.respawn_at > tick.0 {
+            continue;
         }
-        if clamped.y != pos.0.y {
-            vel.0.y = 0.0;
+        pos.0 = farthest_spawn(&game.0.map.spawn_points, &enemies, &mut rng.0);
+        vel.0 = Vec2::ZERO;
+        health.0 = rules.ship.max_health;
+        commands.entity(entity).remove::<Dead>();
+    }
+}
+
+/// Accelerates each living ship toward the velocity its controls ask for (or brakes it with friction),
+/// then moves it in sub-steps no longer than a quarter of its radius, pushing it out of walls and the
+/// arena's edges after each, so no speed at any tick rate can carry it through a wall.
+pub fn move_ships(
+    rules: Res<Rules>,
+    game: Res<Game>,
+    dt: Res<FixedDt>,
+    mut ships: Query<(&Controls, &mut Velocity, &mut Position), (With<Ship>, Without<Dead>)>,
+) {
+    let ship = rules.ship;
+    let map = &game.0.map;
+    for (controls, mut vel, mut pos) in &mut ships {
+        let (p, v) = step_ship(pos.0, vel.0, controls.movement, &ship, map, dt.0);
+        pos.0 = p;
+        vel.0 = v;
+    }
+}
+
+/// One ship's movement for one tick; the exact rule the web client's prediction mirrors.
+pub fn step_ship(
+    mut pos: Vec2,
+    vel: Vec2,
+    movement: Vec2,
+    ship: &crate::assets::ShipTuning,
+    map: &crate::assets::Map,
+    dt: f32,
+) -> (Vec2, Vec2) {
+    let target = movement * ship.max_speed;
+    let rate = if movement == Vec2::ZERO { ship.friction } else { ship.acceleration };
+    let mut vel = vel.move_towards(target, rate * dt);
+    let r = ship.radius;
+    let travel = vel.length() * dt;
+    let steps = (travel / (r * 0.25)).ceil().clamp(1.0, 256.0);
+    let step_dt = dt / steps;
+    for _ in 0..steps as u32 {
+        pos += vel * step_dt;
+        for wall in &map.walls {
+            if let Some((out, normal)) = push_circle_out_of_rect(pos, r, wall) {
+                pos = out;
+                let into = vel.dot(normal);
+                if into < 0.0 {
+                    vel -= normal * into;
+                }
+            }
         }
-        pos.0 = clamped;
+        let clamped = pos.clamp(Vec2::splat(r), map.size - Vec2::splat(r));
+        if clamped.x != pos.x {
+            vel.x = 0.0;
+        }
+        if clamped.y != pos.y {
+            vel.y = 0.0;
+        }
+        pos = clamped;
+    }
+    (pos, vel)
+}
+
+/// Fires a projectile for each living ship whose fresh input holds fire and whose gun is ready. Not
+/// during the results phase.
+pub fn fire_weapons(
+    tick: Res<Tick>,
+    rules: Res<Rules>,
+    clock: Res<MatchClock>,
+    mut next_id: ResMut<NextProjectileId>,
+    mut commands: Commands,
+    mut ships: Query<(&Ship, &Controls, &Position, &mut Weapon), Without<Dead>>,
+) {
+    if clock.phase == Phase::Results {
+        return;
+    }
+    for (ship, controls, pos, mut weapon) in &mut ships {
+        if !controls.fresh || controls.buttons & Buttons::FIRE == 0 || !weapon.ready(tick.0, controls.seq) {
+            continue;
+        }
+        weapon.fired(tick.0, controls.seq, rules.fire_cooldown);
+        next_id.0 = next_id.0.wrapping_add(1);
+        commands.spawn((
+            Projectile {
+                id: next_id.0,
+                owner: ship.player,
+                seq: controls.seq,
+                expires_at: tick.0 + rules.projectile_lifetime,
+            },
+            Position(pos.0),
+            Velocity(Vec2::from_angle(controls.aim) * rules.projectile_speed),
+        ));
+    }
+}
+
+/// Flies each projectile along its path for this tick and stops it at the first thing in the way: a
+/// wall, the arena's edge, or a living ship other than its owner's (a swept test, so nothing fast slips
+/// through at a low tick rate). A hit takes health; at 0 the ship dies and its killer scores.
+pub fn move_projectiles(
+    tick: Res<Tick>,
+    rules: Res<Rules>,
+    game: Res<Game>,
+    dt: Res<FixedDt>,
+    mut scores: ResMut<Scores>,
+    mut events: ResMut<Events>,
+    mut commands: Commands,
+    mut projectiles: Query<(Entity, &Projectile, &mut Position, &Velocity), Without<Ship>>,
+    mut ships: Query<(Entity, &Ship, &Position, &mut Health), (Without<Dead>, Without<Projectile>)>,
+) {
+    let map = &game.0.map;
+    let pr = rules.projectile_radius;
+    let hit_radius = rules.ship.radius + pr;
+    let arena = super::geometry::Rect { min: Vec2::splat(pr), max: map.size - Vec2::splat(pr) };
+    for (entity, projectile, mut pos, vel) in &mut projectiles {
+        if tick.0 >= projectile.expires_at {
+            commands.entity(entity).despawn();
+            continue;
+        }
+        let from = pos.0;
+        let to = from + vel.0 * dt.0;
+        // The earliest obstacle along the path wins.
+        let mut first =
+            if arena.distance(to) > 0.0 { Some((exit_time(from, to, &arena), None)) } else { None };
+        for wall in &map.walls {
+            if let Some(t) = segment_hits_rect(from, to, wall, pr)
+                && first.is_none_or(|(best, _)| t < best)
+            {
+                first = Some((t, None));
+            }
+        }
+        for (ship_entity, ship, ship_pos, health) in &ships {
+            if ship.player == projectile.owner || health.0 == 0 {
+                continue;
+            }
+            if let Some(t) = segment_hits_circle(from, to, ship_pos.0, hit_radius)
+                && first.is_none_or(|(best, _)| t < best)
+            {
+                first = Some((t, Some(ship_entity)));
+            }
+        }
+        match first {
+            None => pos.0 = to,
+            Some((_, None)) => {
+                commands.entity(entity).despawn();
+            }
+            Some((_, Some(target))) => {
+                commands.entity(entity).despawn();
+                let Ok((_, ship, _, mut health)) = ships.get_mut(target) else { continue };
+                let damage = rules.damage.min(health.0);
+                health.0 -= damage;
+                events.0.push(GameEvent::Hit { shooter: projectile.owner, target: ship.player, damage });
+                if health.0 == 0 {
+                    commands.entity(target).insert(Dead { respawn_at: tick.0 + rules.respawn });
+                    scores.0.entry(projectile.owner).or_default().kills += 1;
+                    scores.0.entry(ship.player).or_default().deaths += 1;
+                    events.0.push(GameEvent::Kill { killer: projectile.owner, victim: ship.player });
+                }
+            }
+        }
+    }
+}
+
+/// When the segment from inside `rect` to outside it leaves it (0..=1).
+fn exit_time(from: Vec2, to: Vec2, rect: &super::geometry::Rect) -> f32 {
+    let d = to - from;
+    let mut t = 1.0f32;
+    for axis in 0..2 {
+        if d[axis] > 0.0 {
+            t = t.min((rect.max[axis] - from[axis]) / d[axis]);
+        } else if d[axis] < 0.0 {
+            t = t.min((rect.min[axis] - from[axis]) / d[axis]);
+        }
+    }
+    t.clamp(0.0, 1.0)
+}
+
+/// Heals a hurt living ship that touches an available pickup; the pickup comes back later.
+pub fn collect_pickups(
+    tick: Res<Tick>,
+    rules: Res<Rules>,
+    game: Res<Game>,
+    mut pickups: ResMut<Pickups>,
+    mut ships: Query<(&Position, &mut Health), (With<Ship>, Without<Dead>)>,
+) {
+    let reach = rules.ship.radius + rules.pickup_radius;
+    for (spot, state) in game.0.map.pickups.iter().zip(pickups.0.iter_mut()) {
+        if let Some(back_at) = *state {
+            if tick.0 < back_at {
+                continue;
+            }
+            *state = None;
+        }
+        for (pos, mut health) in &mut ships {
+            if health.0 < rules.ship.max_health && pos.0.distance_squared(*spot) <= reach * reach {
+                health.0 = (health.0 + rules.pickup_heal).min(rules.ship.max_health);
+                *state = Some(tick.0 + rules.pickup_respawn);
+                break;
+            }
+        }
     }
 }
 
 /// Counts the tick.
 pub fn advance_tick(mut tick: ResMut<Tick>) {
     tick.0 += 1;
+}
+
+impl Weapon {
+    /// Whether the gun may fire at tick `now` for input `seq`. The cooldown is kept both in ticks and in
+    /// input sequence numbers: an honest client (one input per tick) can predict it exactly from its own
+    /// inputs, and a client that skips sequence numbers still cannot fire faster than the tick cooldown.
+    pub fn ready(&self, now: u64, seq: u32) -> bool {
+        now >= self.ready_at && u64::from(seq) >= self.ready_at_seq
+    }
+
+    /// Records a shot.
+    pub fn fired(&mut self, now: u64, seq: u32, cooldown: u64) {
+        self.ready_at = now + cooldown;
+        self.ready_at_seq = u64::from(seq) + cooldown;
+    }
 }

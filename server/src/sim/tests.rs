@@ -1,0 +1,397 @@
+//! Game rules as system tests: a real World and Schedule, a fixed seed and a fixed dt.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arena_protocol::{Buttons, GameEvent, Input, Phase, Snapshot};
+use bevy_ecs::entity::Entity;
+use glam::Vec2;
+
+use super::Simulation;
+use super::components::{Health, InputOutcome, MAX_QUEUED_INPUTS, Position};
+use super::geometry::Rect;
+use crate::assets::{DEFAULT_MAP, GameData, Map, TUNING_FILE, Tuning};
+
+fn assets() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets")
+}
+
+fn tuning() -> Tuning {
+    let path = assets().join(TUNING_FILE);
+    Tuning::parse(&std::fs::read_to_string(&path).expect("tuning"), &path).expect("valid tuning")
+}
+
+/// A 1000×1000 test map. `min_players` high keeps the room in warm-up so tests can place ships freely.
+fn game(walls: &[[f32; 4]], spawns: &[[f32; 2]], pickups: &[[f32; 2]], min_players: u16) -> Arc<GameData> {
+    let mut tuning = tuning();
+    tuning.match_rules.min_players = min_players;
+    let map = Map {
+        name: "test".into(),
+        size: Vec2::new(1000.0, 1000.0),
+        walls: walls.iter().map(|w| Rect::from_xywh(*w)).collect(),
+        spawn_points: spawns.iter().map(|p| Vec2::from_array(*p)).collect(),
+        pickups: pickups.iter().map(|p| Vec2::from_array(*p)).collect(),
+    };
+    Arc::new(GameData { map, tuning })
+}
+
+fn open_game() -> Arc<GameData> {
+    game(&[], &[[500.0, 500.0]], &[], 99)
+}
+
+fn input(seq: u32, x: f32, y: f32) -> Input {
+    Input { seq, movement: [x, y], aim: 0.0, buttons: 0 }
+}
+
+fn fire(seq: u32, aim: f32) -> Input {
+    Input { seq, movement: [0.0, 0.0], aim, buttons: Buttons::FIRE }
+}
+
+fn place(sim: &mut Simulation, ship: Entity, at: [f32; 2]) {
+    sim.world_mut().get_mut::<Position>(ship).expect("ship").0 = Vec2::from_array(at);
+}
+
+fn health(sim: &mut Simulation, ship: Entity) -> u16 {
+    sim.world_mut().get::<Health>(ship).expect("ship").0
+}
+
+fn snapshot(sim: &mut Simulation) -> Snapshot {
+    let mut s = Snapshot::default();
+    sim.write_snapshot(&mut s);
+    s
+}
+
+fn events(sim: &mut Simulation) -> Vec<GameEvent> {
+    let mut out = Vec::new();
+    sim.take_events(&mut out);
+    out
+}
+
+/// Runs a scripted match on the default map and returns every ship's final position, bit for bit.
+fn scripted_run(seed: u64) -> Vec<(u32, u32, u16)> {
+    let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+    let mut sim = Simulation::new(data, 60, seed);
+    let ships: Vec<Entity> = (1..=4).map(|p| sim.add_player(p)).collect();
+    for seq in 1..=600u32 {
+        for (i, &ship) in ships.iter().enumerate() {
+            let angle = (seq as f32 / 40.0) + i as f32;
+            let buttons = if seq % 3 == 0 { Buttons::FIRE } else { 0 };
+            sim.push_input(
+                ship,
+                Input { seq, movement: [angle.cos(), angle.sin()], aim: angle * 2.0, buttons },
+            );
+        }
+        sim.step();
+    }
+    let snap = snapshot(&mut sim);
+    snap.ships.iter().map(|s| (s.pos[0].to_bits(), s.pos[1].to_bits(), s.health)).collect()
+}
+
+#[test]
+fn same_seed_same_bits() {
+    assert_eq!(scripted_run(7), scripted_run(7));
+}
+
+#[test]
+fn spawns_come_from_the_spawn_points_and_follow_the_seed() {
+    let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+    let first_spawn = |seed| {
+        let mut sim = Simulation::new(data.clone(), 60, seed);
+        let e = sim.add_player(1);
+        sim.position(e).expect("ship")
+    };
+    let picks: Vec<Vec2> = (0..8).map(first_spawn).collect();
+    assert_eq!(picks, (0..8).map(first_spawn).collect::<Vec<_>>(), "same seeds, same spawns");
+    assert!(picks.iter().any(|p| *p != picks[0]), "different seeds should pick different spawns");
+    for p in picks {
+        assert!(data.map.spawn_points.contains(&p), "{p} is not a spawn point");
+    }
+}
+
+#[test]
+fn a_new_ship_spawns_far_from_the_others() {
+    let data = game(&[], &[[100.0, 100.0], [900.0, 900.0], [120.0, 120.0]], &[], 99);
+    let mut sim = Simulation::new(data, 60, 1);
+    let a = sim.add_player(1);
+    place(&mut sim, a, [100.0, 100.0]);
+    let b = sim.add_player(2);
+    assert_eq!(sim.position(b), Some(Vec2::new(900.0, 900.0)));
+}
+
+#[test]
+fn held_input_reaches_max_speed_and_friction_stops() {
+    let data = open_game();
+    let ship_tuning = data.tuning.ship;
+    let mut sim = Simulation::new(data, 60, 1);
+    let ship = sim.add_player(1);
+    let start = sim.position(ship).expect("ship");
+    for seq in 1..=60 {
+        sim.push_input(ship, input(seq, 1.0, 0.0));
+        sim.step();
+    }
+    let vel = sim.velocity(ship).expect("ship");
+    assert!((vel.x - ship_tuning.max_speed).abs() < 1e-3 && vel.y == 0.0, "{vel}");
+    assert!(sim.position(ship).expect("ship").x > start.x);
+    let ticks = (ship_tuning.max_speed / ship_tuning.friction * 60.0).ceil() as u32 + 1;
+    for seq in 61..=60 + ticks {
+        sim.push_input(ship, input(seq, 0.0, 0.0));
+        sim.step();
+    }
+    assert_eq!(sim.velocity(ship).expect("ship"), Vec2::ZERO);
+}
+
+#[test]
+fn oversized_and_non_finite_input_is_tamed() {
+    let data = open_game();
+    let max = data.tuning.ship.max_speed;
+    let mut sim = Simulation::new(data, 60, 1);
+    let ship = sim.add_player(1);
+    for seq in 1..=120 {
+        sim.push_input(ship, input(seq, 50.0, 50.0));
+        sim.step();
+    }
+    assert!(sim.velocity(ship).expect("ship").length() <= max + 1e-3);
+    sim.push_input(ship, Input { seq: 121, movement: [f32::NAN, f32::INFINITY], aim: f32::NAN, buttons: 0 });
+    sim.step();
+    let snap = snapshot(&mut sim);
+    assert!(snap.ships[0].aim.is_finite() && snap.ships[0].pos.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn ships_stay_inside_the_arena() {
+    let data = open_game();
+    let r = data.tuning.ship.radius;
+    let mut sim = Simulation::new(data, 60, 3);
+    let ships: Vec<Entity> = (1..=4).map(|p| sim.add_player(p)).collect();
+    let dirs = [(-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.7, 0.7)];
+    for seq in 1..=600 {
+        for (ship, (x, y)) in ships.iter().zip(dirs) {
+            sim.push_input(*ship, input(seq, x, y));
+        }
+        sim.step();
+        for &ship in &ships {
+            let p = sim.position(ship).expect("ship");
+            assert!(p.x >= r && p.y >= r && p.x <= 1000.0 - r && p.y <= 1000.0 - r, "{p} left the arena");
+        }
+    }
+    assert_eq!(sim.velocity(ships[0]).expect("ship").x, 0.0);
+    assert_eq!(sim.position(ships[0]).expect("ship").x, r);
+}
+
+#[test]
+fn walls_stop_ships_at_top_speed_even_at_the_lowest_tick_rate() {
+    // A thin wall across the whole arena; at 1 Hz a ship covers 320 units a tick, 32 times the wall's
+    // thickness.
+    for tick_rate in [1u16, 10, 60, 240] {
+        let data = game(&[[400.0, 0.0, 10.0, 1000.0]], &[[100.0, 500.0]], &[], 99);
+        let r = data.tuning.ship.radius;
+        let mut sim = Simulation::new(data, tick_rate, 1);
+        let ship = sim.add_player(1);
+        for seq in 1..=u32::from(tick_rate) * 5 {
+            sim.push_input(ship, input(seq, 1.0, 0.0));
+            sim.step();
+            let x = sim.position(ship).expect("ship").x;
+            assert!(x <= 400.0 - r + 1e-3, "{tick_rate} Hz: ship went through the wall to x = {x}");
+        }
+        let x = sim.position(ship).expect("ship").x;
+        assert!((x - (400.0 - r)).abs() < 1e-3, "{tick_rate} Hz: ship should rest against the wall, x = {x}");
+    }
+}
+
+#[test]
+fn inputs_apply_in_order_one_per_tick_and_stale_ones_are_ignored() {
+    let mut sim = Simulation::new(open_game(), 60, 1);
+    let ship = sim.add_player(1);
+    assert_eq!(sim.push_input(ship, input(1, 1.0, 0.0)), InputOutcome::Queued);
+    assert_eq!(sim.push_input(ship, input(2, 1.0, 0.0)), InputOutcome::Queued);
+    assert_eq!(sim.push_input(ship, input(2, 1.0, 0.0)), InputOutcome::Stale, "duplicate");
+    assert_eq!(sim.push_input(ship, input(1, 1.0, 0.0)), InputOutcome::Stale, "older");
+    assert_eq!(snapshot(&mut sim).ack_for(1), Some(0));
+    sim.step();
+    assert_eq!(snapshot(&mut sim).ack_for(1), Some(1), "one input per tick");
+    sim.step();
+    assert_eq!(snapshot(&mut sim).ack_for(1), Some(2));
+    sim.step();
+    let snap = snapshot(&mut sim);
+    assert_eq!(snap.ack_for(1), Some(2), "no input left: the ack stays");
+    assert_eq!(snap.tick, 3);
+}
+
+#[test]
+fn a_flood_of_inputs_is_bounded() {
+    let mut sim = Simulation::new(open_game(), 60, 1);
+    let ship = sim.add_player(1);
+    let dropped = (1..=1000)
+        .filter(|&seq| sim.push_input(ship, input(seq, 1.0, 0.0)) == InputOutcome::QueuedDroppingOldest)
+        .count();
+    assert_eq!(dropped, 1000 - MAX_QUEUED_INPUTS);
+    sim.step();
+    assert_eq!(snapshot(&mut sim).ack_for(1), Some(1000 - MAX_QUEUED_INPUTS as u32 + 1));
+}
+
+/// Two ships facing each other along y = 500, `gap` apart, in warm-up.
+fn duel(tick_rate: u16, walls: &[[f32; 4]], gap: f32) -> (Simulation, Entity, Entity) {
+    let data = game(walls, &[[100.0, 500.0], [900.0, 500.0]], &[], 99);
+    let mut sim = Simulation::new(data, tick_rate, 1);
+    let a = sim.add_player(1);
+    let b = sim.add_player(2);
+    place(&mut sim, a, [100.0, 500.0]);
+    place(&mut sim, b, [100.0 + gap, 500.0]);
+    (sim, a, b)
+}
+
+#[test]
+fn a_projectile_hits_and_damages() {
+    let (mut sim, a, b) = duel(60, &[], 400.0);
+    let tuning = tuning();
+    sim.push_input(a, fire(1, 0.0));
+    sim.step();
+    let snap = snapshot(&mut sim);
+    assert_eq!(snap.projectiles.len(), 1);
+    assert_eq!((snap.projectiles[0].owner, snap.projectiles[0].seq), (1, 1));
+    for _ in 0..60 {
+        sim.step();
+    }
+    assert_eq!(health(&mut sim, b), tuning.ship.max_health - tuning.weapon.damage);
+    assert!(events(&mut sim).contains(&GameEvent::Hit {
+        shooter: 1,
+        target: 2,
+        damage: tuning.weapon.damage
+    }));
+    assert!(snapshot(&mut sim).projectiles.is_empty(), "the projectile is spent");
+    assert_eq!(health(&mut sim, a), tuning.ship.max_health, "no self-hit");
+}
+
+#[test]
+fn fast_projectiles_cannot_skip_over_a_ship_at_low_tick_rates() {
+    // At 1 Hz a projectile covers 900 units per tick; the target is 50 units wide and 300 away.
+    let (mut sim, a, b) = duel(1, &[], 300.0);
+    sim.push_input(a, fire(1, 0.0));
+    sim.step();
+    sim.step();
+    assert!(health(&mut sim, b) < tuning().ship.max_health, "the swept test missed");
+}
+
+#[test]
+fn walls_stop_projectiles() {
+    let (mut sim, a, b) = duel(1, &[[300.0, 0.0, 10.0, 1000.0]], 400.0);
+    sim.push_input(a, fire(1, 0.0));
+    for _ in 0..5 {
+        sim.step();
+    }
+    assert_eq!(health(&mut sim, b), tuning().ship.max_health);
+    assert!(snapshot(&mut sim).projectiles.is_empty());
+}
+
+#[test]
+fn the_cooldown_limits_the_rate_of_fire_and_stale_inputs_do_not_refire() {
+    let (mut sim, a, _) = duel(60, &[], 800.0);
+    let cooldown = (tuning().weapon.cooldown * 60.0).ceil() as u32;
+    let mut fired = std::collections::BTreeSet::new();
+    for seq in 1..=cooldown * 3 {
+        sim.push_input(a, fire(seq, std::f32::consts::FRAC_PI_2));
+        sim.step();
+        fired.extend(snapshot(&mut sim).projectiles.iter().map(|p| p.seq));
+    }
+    assert_eq!(fired.into_iter().collect::<Vec<_>>(), vec![1, 1 + cooldown, 1 + 2 * cooldown]);
+    // No new inputs: the last one is not fired again, however long we wait.
+    for _ in 0..cooldown * 2 {
+        sim.step();
+        let seqs: Vec<u32> = snapshot(&mut sim).projectiles.iter().map(|p| p.seq).collect();
+        assert!(seqs.iter().all(|s| *s <= 1 + 2 * cooldown), "{seqs:?}");
+    }
+}
+
+#[test]
+fn kills_score_and_the_dead_respawn_far_away_at_full_health() {
+    let (mut sim, a, b) = duel(60, &[], 300.0);
+    let t = tuning();
+    let shots_to_kill = u32::from(t.ship.max_health.div_ceil(t.weapon.damage));
+    let cooldown = (t.weapon.cooldown * 60.0).ceil() as u32;
+    let mut seq = 0;
+    let mut log = Vec::new();
+    for _ in 0..shots_to_kill * cooldown + 60 {
+        seq += 1;
+        sim.push_input(a, fire(seq, 0.0));
+        sim.step();
+        log.extend(events(&mut sim));
+    }
+    assert!(log.contains(&GameEvent::Kill { killer: 1, victim: 2 }), "{log:?}");
+    let snap = snapshot(&mut sim);
+    assert_eq!(snap.scores, vec![[1, 1, 0], [2, 0, 1]]);
+    let dead = snap.ship(2).expect("the dead ship is still listed");
+    assert!(!dead.alive() && dead.health == 0);
+    // Dead ships cannot be hit again, do not move and do not fire.
+    assert_eq!(log.iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count(), 1);
+
+    for _ in 0..(t.match_rules.respawn * 60.0).ceil() as u32 + 1 {
+        sim.step();
+    }
+    let back = snapshot(&mut sim);
+    let ship = back.ship(2).expect("ship");
+    assert!(ship.alive() && ship.health == t.ship.max_health, "{ship:?}");
+    assert_eq!(ship.pos, [900.0, 500.0], "the spawn point farthest from the killer");
+    let _ = b;
+}
+
+#[test]
+fn pickups_heal_the_hurt_and_come_back() {
+    let data = game(&[], &[[100.0, 100.0]], &[[500.0, 500.0]], 99);
+    let t = data.tuning;
+    let mut sim = Simulation::new(data, 60, 1);
+    let ship = sim.add_player(1);
+    // A healthy ship leaves the pickup alone.
+    place(&mut sim, ship, [500.0, 500.0]);
+    sim.step();
+    assert_eq!(snapshot(&mut sim).pickups, vec![true]);
+    sim.world_mut().get_mut::<Health>(ship).expect("ship").0 = 10;
+    sim.step();
+    assert_eq!(health(&mut sim, ship), 10 + t.pickup.heal);
+    assert_eq!(snapshot(&mut sim).pickups, vec![false]);
+    for _ in 0..(t.pickup.respawn * 60.0).ceil() as u32 {
+        sim.step();
+    }
+    assert_eq!(health(&mut sim, ship), (10 + 2 * t.pickup.heal).min(t.ship.max_health), "picked up again");
+}
+
+#[test]
+fn a_match_runs_from_warmup_through_results_to_the_next_match() {
+    let mut data = (*game(&[], &[[100.0, 100.0], [900.0, 900.0], [100.0, 900.0]], &[], 2)).clone();
+    data.tuning.match_rules.length = 2.0;
+    data.tuning.match_rules.results = 1.0;
+    let mut sim = Simulation::new(Arc::new(data), 10, 1);
+    let a = sim.add_player(1);
+    sim.step();
+    assert_eq!(sim.phase(), Phase::Warmup, "one player: warm-up");
+
+    // Warm-up kills do not survive the start of the match.
+    let b = sim.add_player(2);
+    sim.world_mut().resource_mut::<super::resources::Scores>().0.entry(1).or_default().kills = 5;
+    sim.step();
+    assert_eq!(sim.phase(), Phase::Playing);
+    let snap = snapshot(&mut sim);
+    assert_eq!(snap.match_state.ends_tick, 1 + 20);
+    assert!(snap.scores.iter().all(|s| s[1] == 0 && s[2] == 0), "{:?}", snap.scores);
+    assert!(events(&mut sim).contains(&GameEvent::Phase { phase: Phase::Playing, ends_tick: 21 }));
+
+    while sim.phase() == Phase::Playing {
+        sim.step();
+    }
+    assert_eq!(sim.phase(), Phase::Results);
+    assert_eq!(sim.tick(), 22);
+    // No shooting on the results screen.
+    sim.push_input(a, fire(1, 0.0));
+    sim.step();
+    assert!(snapshot(&mut sim).projectiles.is_empty());
+
+    while sim.phase() == Phase::Results {
+        sim.step();
+    }
+    assert_eq!(sim.phase(), Phase::Playing, "a new match in the same room");
+
+    // Down to one player: back to warm-up.
+    sim.despawn_ship(b);
+    sim.remove_score(2);
+    sim.step();
+    assert_eq!(sim.phase(), Phase::Warmup);
+}
