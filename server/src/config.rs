@@ -29,7 +29,7 @@ pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
 
 /// The repo's folders, the defaults when the server runs from a checkout.
 const REPO_ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets");
-const REPO_WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+const REPO_WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist");
 
 /// Arena: an authoritative multiplayer game server for the browser.
 ///
@@ -92,7 +92,7 @@ pub struct Args {
     #[arg(long, default_value = REPO_ASSETS)]
     pub assets: PathBuf,
 
-    /// Folder with the web client to serve at `/`.
+    /// Folder with the built web client to serve at `/` (building the server builds it into `web/dist`).
     #[arg(long, default_value = REPO_WEB)]
     pub web: PathBuf,
 }

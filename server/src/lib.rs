@@ -58,7 +58,9 @@ pub enum ServerError {
     #[error(transparent)]
     Assets(#[from] AssetsError),
     /// The web client folder does not exist.
-    #[error("the web client folder {0} does not exist (use --web to point at it)")]
+    #[error(
+        "the web client folder {0} does not exist: build it with `npm --prefix web ci && npm --prefix web run build` (cargo does this when npm is installed), or point --web at one"
+    )]
     MissingWeb(std::path::PathBuf),
     /// Serving failed.
     #[error("server I/O error: {0}")]

@@ -1,0 +1,125 @@
+// Shared set-up for the browser tests: a real arena-server (started as a child process on an ephemeral
+// port) and real Chromium (Debian's package) driven through playwright-core.
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = join(here, "..", "..");
+export const artifacts = join(repo, "tests", "artifacts");
+
+export function serverBinary() {
+  const bin = process.env.ARENA_SERVER_BIN ?? join(repo, "target", "debug", "arena-server");
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build -p arena-server\` first`);
+  return bin;
+}
+
+/**
+ * An assets folder with the shipped tuning and one open map where the two spawn points face each other
+ * across the middle, so a test can move and shoot without walls in the way.
+ */
+export function duelAssets() {
+  const dir = mkdtempSync(join(tmpdir(), "arena-assets-"));
+  mkdirSync(join(dir, "maps"));
+  copyFileSync(join(repo, "assets", "tuning.toml"), join(dir, "tuning.toml"));
+  writeFileSync(
+    join(dir, "maps", "duel.toml"),
+    [
+      "width = 1600.0",
+      "height = 1000.0",
+      "walls = [[780.0, 100.0, 40.0, 120.0]]",
+      "spawn_points = [[500.0, 500.0], [1100.0, 500.0]]",
+      "pickups = [[800.0, 900.0]]",
+      "",
+    ].join("\n"),
+  );
+  return dir;
+}
+
+/** Starts the server with extra flags; resolves to { url, stop }. */
+export async function startServer(args = []) {
+  const child = spawn(serverBinary(), ["--addr", "127.0.0.1:0", "--seed", "1", ...args], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start in 10 s")), 10_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) resolve(m[1].replace(/\/$/, ""));
+      else reject(new Error(`unexpected first line: ${line}`));
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  lines.on("line", () => {});
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+    },
+  };
+}
+
+/** Launches headless Chromium with the flags this sandbox needs (no network but loopback). */
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    throw new Error(`${executablePath} not found: install Debian's chromium (tests/all.sh does)`);
+  }
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-renderer-backgrounding",
+      "--disable-background-timer-throttling",
+      "--disable-backgrounding-occluded-windows",
+    ],
+  });
+}
+
+/** A page in its own browser context (its own window), collecting console errors. */
+export async function openPage(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  page.on("pageerror", (err) => errors.push(String(err)));
+  await page.goto(url);
+  return { page, errors };
+}
+
+export const state = (page) => page.evaluate(() => window.__arena.state());
+export const netStats = (page) => page.evaluate(() => window.__arena.netStats());
+
+/** Polls `check(state)` on a page until it returns a truthy value. */
+export async function waitFor(page, check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await state(page);
+    const result = check(last);
+    if (result) return result;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last)}`);
+}
+
+export function saveDir() {
+  mkdirSync(artifacts, { recursive: true });
+  return artifacts;
+}

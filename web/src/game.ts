@@ -1,0 +1,393 @@
+// One game session: the connection, the fixed-rate input loop with prediction, snapshot interpolation
+// for everything else, and the per-frame render. Exposes its state through `debugState()` for tests.
+import { Controls } from "./input";
+import { SnapshotBuffer } from "./interpolation";
+import { Connection, wsUrl } from "./net";
+import { Predictor } from "./prediction";
+import {
+  FIRE,
+  type GameEvent,
+  type Input,
+  type Joined,
+  type ServerMsg,
+  type Snapshot,
+  type Welcome,
+} from "./protocol";
+import { type ProjectileView, Renderer, type ShipView } from "./render";
+import { blocked } from "./sim";
+import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
+
+export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string };
+
+interface PredictedShot {
+  seq: number;
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  ticksLeft: number;
+  confirmed: boolean;
+}
+
+/** Most render samples kept for measuring interpolation error. */
+const ERROR_SAMPLES = 4000;
+
+export class Game {
+  private readonly conn: Connection;
+  private welcome: Welcome | null = null;
+  private joined: Joined | null = null;
+  private predictor: Predictor | null = null;
+  private buffer: SnapshotBuffer | null = null;
+  private readonly names = new Map<number, string>();
+  private seq = 0;
+  private lastFireSeq = Number.NEGATIVE_INFINITY;
+  private shots: PredictedShot[] = [];
+  private acc = 0;
+  private lastFrame = 0;
+  private frames = 0;
+  private fpsSince = 0;
+  fps = 0;
+  ping = 0;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private reconnecting = false;
+  private alpha = 0;
+  private stopped = false;
+  private remoteSamples: { tick: number; id: number; x: number; y: number }[] = [];
+  private lastAim = 0;
+  readonly consoleErrors: string[] = [];
+
+  constructor(
+    private readonly name: string,
+    private readonly entry: Entry,
+    private readonly controls: Controls,
+    private readonly renderer: Renderer,
+    private readonly onExit: (reason: string) => void,
+  ) {
+    this.conn = new Connection(wsUrl(), name, {
+      message: (m) => this.onMessage(m),
+      dropped: (retry, reason) => this.onDropped(retry, reason),
+      reopened: () => undefined,
+    });
+    this.conn.open();
+    this.pingTimer = setInterval(() => this.conn.send({ t: "ping", client_time: performance.now() }), 1000);
+    requestAnimationFrame((t) => this.frame(t));
+  }
+
+  leave(): void {
+    this.conn.send({ t: "leave" });
+    this.stop("");
+  }
+
+  private stop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.pingTimer);
+    this.conn.close();
+    show("reconnecting", false);
+    this.onExit(reason);
+  }
+
+  private onDropped(retry: boolean, reason: string): void {
+    if (this.stopped) return;
+    if (retry) {
+      this.reconnecting = true;
+      show("reconnecting", true);
+    } else {
+      this.stop(reason === "shutting_down" ? "The server shut down." : `Disconnected: ${reason}`);
+    }
+  }
+
+  private onMessage(msg: ServerMsg): void {
+    switch (msg.t) {
+      case "welcome":
+        this.welcome = msg;
+        if (this.reconnecting) {
+          this.reconnecting = false;
+          show("reconnecting", false);
+          if (!msg.resumed) {
+            this.stop("Your seat was given up: the connection was lost for too long.");
+          }
+          return;
+        }
+        if (this.entry.kind === "quick") this.conn.send({ t: "quick_play" });
+        else if (this.entry.kind === "create") this.conn.send({ t: "create_room" });
+        else this.conn.send({ t: "join_room", code: this.entry.code });
+        return;
+      case "joined":
+        this.onJoined(msg);
+        return;
+      case "snapshot":
+        this.onSnapshot(msg);
+        return;
+      case "events":
+        for (const e of msg.events) this.onEvent(e);
+        return;
+      case "pong":
+        this.ping = performance.now() - msg.client_time;
+        return;
+      case "error":
+        if (!this.joined) this.stop(msg.message);
+        else toast(msg.message);
+        return;
+      case "left":
+        return;
+    }
+  }
+
+  private onJoined(j: Joined): void {
+    const w = this.welcome;
+    if (!w) return;
+    this.joined = j;
+    for (const p of j.players) this.names.set(p.id, p.name);
+    const tickMs = 1000 / w.tick_rate;
+    // A fresh predictor and buffer (also after a reconnect: the server's state is the truth).
+    this.predictor = new Predictor(w.tuning, j.map, 1 / w.tick_rate);
+    this.buffer = new SnapshotBuffer(tickMs, 1000 / w.snapshot_rate);
+    this.shots = [];
+    this.conn.inGame = true;
+    history.replaceState(null, "", `#${j.room}`);
+    setText("hud-room", `Room ${j.room}`);
+    el("copy-invite").onclick = () => {
+      const link = this.inviteLink();
+      navigator.clipboard?.writeText(link).then(
+        () => toast("Invite link copied"),
+        () => toast(link),
+      );
+    };
+    this.renderer.resize(j.map);
+  }
+
+  inviteLink(): string {
+    return this.joined ? `${location.origin}/#${this.joined.room}` : "";
+  }
+
+  private onSnapshot(s: Snapshot): void {
+    const w = this.welcome;
+    if (!w || !this.buffer || !this.predictor) return;
+    this.buffer.push(s, performance.now());
+    this.predictor.reconcile(
+      s.ships.find((ship) => ship.id === w.player_id),
+      s.acks.get(w.player_id) ?? 0,
+    );
+    // Predicted shots the server confirmed and then removed (a hit, a wall) go too.
+    this.shots = this.shots.filter((shot) => {
+      const live = s.projectiles.some((p) => p.owner === w.player_id && p.seq === shot.seq);
+      if (live) shot.confirmed = true;
+      return live || !shot.confirmed;
+    });
+  }
+
+  private onEvent(e: GameEvent): void {
+    const name = (id: number) => this.names.get(id) ?? `#${id}`;
+    switch (e.e) {
+      case "join":
+        this.names.set(e.id, e.name);
+        if (e.id !== this.welcome?.player_id) pushKillfeed(`${e.name} joined`);
+        return;
+      case "leave":
+        pushKillfeed(`${name(e.id)} left`);
+        return;
+      case "kill":
+        pushKillfeed(`${name(e.killer)} ✕ ${name(e.victim)}`);
+        return;
+      case "phase":
+        if (e.phase === "playing") toast("Match started!");
+        if (e.phase === "results") toast("Match over");
+        return;
+      case "hit":
+        return;
+    }
+  }
+
+  /** One fixed tick of local input: sample, predict, send. */
+  private step(): void {
+    const w = this.welcome;
+    const p = this.predictor;
+    const latest = this.buffer?.latest;
+    if (!w || !p || !this.joined || !this.conn.connected) return;
+    const me = p.renderPosition(this.alpha);
+    const [ax, ay] = this.renderer.toArena(this.controls.mouseX, this.controls.mouseY);
+    const aim = Math.hypot(ax - me.x, ay - me.y) > 1 ? Math.atan2(ay - me.y, ax - me.x) : this.lastAim;
+    this.lastAim = aim;
+    this.seq += 1;
+    const firing = this.controls.firing();
+    const input: Input = { seq: this.seq, movement: this.controls.movement(), aim, buttons: firing ? FIRE : 0 };
+    p.apply(input);
+    this.conn.send({ t: "input", ...input });
+    const t = w.tuning;
+    const canFire = p.active && latest?.phase !== "results" && this.seq >= this.lastFireSeq + t.fire_cooldown_ticks;
+    if (firing && canFire) {
+      this.lastFireSeq = this.seq;
+      const norm = ((aim % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
+      this.shots.push({
+        seq: this.seq,
+        x: p.body.x,
+        y: p.body.y,
+        vx: Math.cos(norm) * t.projectile_speed,
+        vy: Math.sin(norm) * t.projectile_speed,
+        ticksLeft: t.projectile_lifetime_ticks,
+        confirmed: false,
+      });
+    }
+    const dt = 1 / w.tick_rate;
+    this.shots = this.shots.filter((s) => {
+      s.x += s.vx * dt;
+      s.y += s.vy * dt;
+      s.ticksLeft -= 1;
+      return s.ticksLeft > 0 && !blocked(s.x, s.y, t.projectile_radius, this.joined!.map);
+    });
+  }
+
+  private frame(now: number): void {
+    if (this.stopped) return;
+    requestAnimationFrame((t) => this.frame(t));
+    const elapsed = this.lastFrame ? now - this.lastFrame : 0;
+    this.lastFrame = now;
+    this.frames += 1;
+    if (now - this.fpsSince >= 1000) {
+      this.fps = (this.frames * 1000) / (now - this.fpsSince);
+      this.frames = 0;
+      this.fpsSince = now;
+    }
+    const w = this.welcome;
+    if (!w || !this.joined || !this.predictor || !this.buffer) return;
+    const tickMs = 1000 / w.tick_rate;
+    this.acc += elapsed;
+    if (this.acc > 250) this.acc = tickMs; // a background tab: do not replay seconds of input
+    while (this.acc >= tickMs) {
+      this.step();
+      this.acc -= tickMs;
+    }
+    this.alpha = this.acc / tickMs;
+    this.predictor.decay(elapsed / 1000);
+    this.render(now);
+    this.updateHud(now);
+  }
+
+  private render(now: number): void {
+    const w = this.welcome!;
+    const j = this.joined!;
+    const buffer = this.buffer!;
+    const p = this.predictor!;
+    const latest = buffer.latest;
+    const tick = buffer.renderTick(now);
+    const ships: ShipView[] = [];
+    for (const s of buffer.ships(tick)) {
+      if (s.id === w.player_id || s.respawnTicks > 0) continue;
+      ships.push({ id: s.id, x: s.x, y: s.y, aim: s.aim, health: s.health, name: this.names.get(s.id) ?? "", me: false });
+      this.remoteSamples.push({ tick, id: s.id, x: s.x, y: s.y });
+    }
+    if (this.remoteSamples.length > ERROR_SAMPLES) this.remoteSamples.splice(0, this.remoteSamples.length - ERROR_SAMPLES);
+    const mine = latest?.ships.find((s) => s.id === w.player_id);
+    if (mine && mine.respawnTicks === 0 && p.active) {
+      const pos = p.renderPosition(this.alpha);
+      ships.push({ id: w.player_id, x: pos.x, y: pos.y, aim: this.lastAim, health: mine.health, name: this.name, me: true });
+    }
+    const projectiles: ProjectileView[] = buffer
+      .projectiles(tick)
+      .filter((q) => !(q.owner === w.player_id && this.shots.some((s) => s.seq === q.seq)))
+      .map((q) => ({ x: q.x, y: q.y, owner: q.owner }));
+    for (const s of this.shots) projectiles.push({ x: s.x, y: s.y, owner: w.player_id });
+    this.renderer.resize(j.map);
+    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? [] });
+  }
+
+  private updateHud(now: number): void {
+    const w = this.welcome!;
+    const latest = this.buffer!.latest;
+    if (!latest) return;
+    const mine = latest.ships.find((s) => s.id === w.player_id);
+    setText("hud-health", `♥ ${mine?.health ?? 0}`);
+    const score = latest.scores.find((s) => s[0] === w.player_id);
+    setText("hud-score", `${score?.[1] ?? 0} kills · ${score?.[2] ?? 0} deaths`);
+    const arrived = this.buffer!.history[this.buffer!.history.length - 1]!.at;
+    const serverTick = latest.tick + (now - arrived) / (1000 / w.tick_rate);
+    const phaseText = { warmup: "Warm-up — waiting for players", playing: "Match", results: "Match over" }[latest.phase];
+    setText("hud-phase", phaseText);
+    setText("hud-timer", latest.endsTick > 0 ? formatClock((latest.endsTick - serverTick) * (1000 / w.tick_rate)) : "");
+    setText("hud-net", `ping ${this.ping.toFixed(0)} ms · ${this.fps.toFixed(0)} fps`);
+    const dead = mine && mine.respawnTicks > 0;
+    show("respawn", Boolean(dead));
+    if (dead) setText("respawn", `Respawning in ${Math.ceil((mine.respawnTicks * 1000) / w.tick_rate / 1000)}…`);
+    const board = this.controls.scoreboard || latest.phase === "results";
+    show("scoreboard", board);
+    if (board) {
+      const rows = latest.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.names.get(id) ?? `#${id}` }));
+      renderScores(rows, w.player_id, latest.phase === "results" ? "Final scores" : "Scores");
+    }
+  }
+
+  /** Drops the socket as a network failure would (debug hook). */
+  dropConnection(): void {
+    this.conn.simulateDrop();
+  }
+
+  /** The state tests read through `window.__arena.state()`. */
+  debugState() {
+    const w = this.welcome;
+    const latest = this.buffer?.latest;
+    const p = this.predictor;
+    const me = w ? latest?.ships.find((s) => s.id === w.player_id) : undefined;
+    const pos = p?.renderPosition(this.alpha);
+    return {
+      screen: "game" as const,
+      connected: this.conn.connected,
+      reconnecting: this.reconnecting,
+      playerId: w?.player_id ?? null,
+      room: this.joined?.room ?? null,
+      inviteLink: this.inviteLink(),
+      phase: latest?.phase ?? null,
+      tick: latest?.tick ?? null,
+      me: me && pos ? { x: pos.x, y: pos.y, health: me.health, alive: me.respawnTicks === 0 } : null,
+      ships: (latest?.ships ?? []).map((s) => ({
+        id: s.id,
+        name: this.names.get(s.id) ?? "",
+        x: s.x,
+        y: s.y,
+        health: s.health,
+        alive: s.respawnTicks === 0,
+      })),
+      scores: latest?.scores ?? [],
+      projectiles: latest?.projectiles.length ?? 0,
+      predictedShots: this.shots.length,
+      ping: this.ping,
+      fps: this.fps,
+    };
+  }
+
+  /** Prediction and interpolation quality so far (arena units). */
+  netStats() {
+    const corrections = this.predictor?.corrections ?? [];
+    const errors: number[] = [];
+    const history = this.buffer?.history ?? [];
+    for (const sample of this.remoteSamples) {
+      for (let i = 0; i + 1 < history.length; i++) {
+        const a = history[i]!.snap;
+        const b = history[i + 1]!.snap;
+        if (a.tick <= sample.tick && sample.tick <= b.tick) {
+          const sa = a.ships.find((s) => s.id === sample.id);
+          const sb = b.ships.find((s) => s.id === sample.id);
+          if (sa && sb && sa.respawnTicks === 0 && sb.respawnTicks === 0) {
+            const t = (sample.tick - a.tick) / (b.tick - a.tick);
+            errors.push(Math.hypot(sa.x + (sb.x - sa.x) * t - sample.x, sa.y + (sb.y - sa.y) * t - sample.y));
+          }
+          break;
+        }
+      }
+    }
+    return {
+      corrections: summarize(corrections),
+      remoteError: summarize(errors),
+      renderDelayMs: this.buffer?.delay ?? 0,
+      jitterMs: this.buffer?.jitter ?? 0,
+      shipRadius: this.welcome?.tuning.ship_radius ?? 0,
+    };
+  }
+}
+
+export function summarize(values: number[]) {
+  if (values.length === 0) return { count: 0, median: 0, p99: 0, max: 0 };
+  const s = [...values].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(f * s.length) - 1))]!;
+  return { count: s.length, median: q(0.5), p99: q(0.99), max: s[s.length - 1]! };
+}

@@ -1,0 +1,86 @@
+// Keyboard and mouse: WASD or arrows move, the mouse aims, click or space fires, Tab shows the scores.
+import type { Vec2 } from "./protocol";
+
+const KEYS: Record<string, Vec2> = {
+  KeyW: [0, -1],
+  ArrowUp: [0, -1],
+  KeyS: [0, 1],
+  ArrowDown: [0, 1],
+  KeyA: [-1, 0],
+  ArrowLeft: [-1, 0],
+  KeyD: [1, 0],
+  ArrowRight: [1, 0],
+};
+
+export class Controls {
+  private held = new Set<string>();
+  private mouseDown = false;
+  /** Mouse position in CSS pixels. */
+  mouseX = 0;
+  mouseY = 0;
+  scoreboard = false;
+
+  constructor(target: HTMLElement) {
+    window.addEventListener("keydown", (e) => {
+      if (isTyping(e)) return;
+      if (e.code === "Tab") {
+        this.scoreboard = true;
+        e.preventDefault();
+        return;
+      }
+      if (e.code in KEYS || e.code === "Space") e.preventDefault();
+      this.held.add(e.code);
+    });
+    window.addEventListener("keyup", (e) => {
+      if (e.code === "Tab") this.scoreboard = false;
+      this.held.delete(e.code);
+    });
+    window.addEventListener("blur", () => {
+      this.held.clear();
+      this.mouseDown = false;
+      this.scoreboard = false;
+    });
+    target.addEventListener("mousemove", (e) => {
+      this.mouseX = e.clientX;
+      this.mouseY = e.clientY;
+    });
+    target.addEventListener("mousedown", (e) => {
+      if (e.button === 0) this.mouseDown = true;
+    });
+    window.addEventListener("mouseup", (e) => {
+      if (e.button === 0) this.mouseDown = false;
+    });
+  }
+
+  /** The movement direction (length 0 or 1). */
+  movement(): Vec2 {
+    let x = 0;
+    let y = 0;
+    for (const code of this.held) {
+      const k = KEYS[code];
+      if (k) {
+        x += k[0];
+        y += k[1];
+      }
+    }
+    x = Math.sign(x);
+    y = Math.sign(y);
+    const len = Math.hypot(x, y);
+    return len > 0 ? [x / len, y / len] : [0, 0];
+  }
+
+  firing(): boolean {
+    return this.mouseDown || this.held.has("Space");
+  }
+
+  /** Presses or releases a key as if typed (debug hook for tests). */
+  setKey(code: string, down: boolean): void {
+    if (down) this.held.add(code);
+    else this.held.delete(code);
+  }
+}
+
+function isTyping(e: KeyboardEvent): boolean {
+  const t = e.target;
+  return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement;
+}

@@ -1,0 +1,117 @@
+// Snapshot interpolation for everything the player does not control: remote ships are drawn where the
+// server had them a little in the past (the render delay), between the two snapshots around that time.
+// The delay is about two snapshot intervals plus the measured arrival jitter; when snapshots are late
+// the last motion is extrapolated for at most MAX_EXTRAPOLATION_MS, then the ship holds still.
+import type { Projectile, Ship, Snapshot } from "./protocol";
+
+export const MAX_EXTRAPOLATION_MS = 100;
+/** Snapshots kept (about 3 s at 30 Hz); enough to measure interpolation error after the fact. */
+export const HISTORY = 96;
+
+export interface Timed {
+  snap: Snapshot;
+  /** Local receive time, ms. */
+  at: number;
+}
+
+export class SnapshotBuffer {
+  readonly history: Timed[] = [];
+  /** Estimated local time of server tick 0, ms (receive time minus tick time, lowest recent value). */
+  private offset = Number.NaN;
+  /** Smoothed arrival jitter, ms. */
+  jitter = 0;
+  /** Current render delay, ms. */
+  delay: number;
+
+  constructor(
+    readonly tickMs: number,
+    readonly snapshotMs: number,
+  ) {
+    this.delay = 2 * snapshotMs;
+  }
+
+  push(snap: Snapshot, at: number): void {
+    const last = this.history[this.history.length - 1];
+    if (last && snap.tick <= last.snap.tick) return; // stale or duplicate
+    this.history.push({ snap, at });
+    if (this.history.length > HISTORY) this.history.shift();
+    const candidate = at - snap.tick * this.tickMs;
+    if (Number.isNaN(this.offset) || candidate < this.offset) {
+      this.offset = candidate;
+    } else {
+      // Let the estimate creep up slowly so a clock drift or a route change is followed.
+      this.offset += (candidate - this.offset) * 0.002;
+    }
+    const lateness = candidate - this.offset;
+    this.jitter += (lateness - this.jitter) * 0.1;
+    const target = 2 * this.snapshotMs + 2 * this.jitter;
+    this.delay += (target - this.delay) * 0.05;
+  }
+
+  get latest(): Snapshot | undefined {
+    return this.history[this.history.length - 1]?.snap;
+  }
+
+  /** The server tick (fractional) to render at local time `now`. */
+  renderTick(now: number): number {
+    return (now - this.offset - this.delay) / this.tickMs;
+  }
+
+  /** The two snapshots around `tick` (or the last one, with `after` undefined, when past the newest). */
+  bracket(tick: number): { before: Snapshot; after: Snapshot | undefined } | undefined {
+    const h = this.history;
+    if (h.length === 0) return undefined;
+    for (let i = h.length - 1; i >= 0; i--) {
+      const s = h[i]!.snap;
+      if (s.tick <= tick) return { before: s, after: h[i + 1]?.snap };
+    }
+    return { before: h[0]!.snap, after: h[1]?.snap };
+  }
+
+  /** Remote ships at `tick`, interpolated (or briefly extrapolated). */
+  ships(tick: number): Ship[] {
+    const pair = this.bracket(tick);
+    if (!pair) return [];
+    return pair.before.ships.map((a) => interpolateShip(a, pair.before.tick, pair.after, tick, this.tickMs));
+  }
+
+  /** Projectiles at `tick`: straight lines, so extrapolated from the latest snapshot that has them. */
+  projectiles(tick: number): Projectile[] {
+    const pair = this.bracket(tick);
+    if (!pair) return [];
+    const base = pair.before;
+    const dt = Math.min((tick - base.tick) * this.tickMs, MAX_EXTRAPOLATION_MS + 2 * this.snapshotMs) / 1000;
+    return base.projectiles.map((p) => ({ ...p, x: p.x + p.vx * dt, y: p.y + p.vy * dt }));
+  }
+}
+
+export function interpolateShip(
+  a: Ship,
+  aTick: number,
+  next: Snapshot | undefined,
+  tick: number,
+  tickMs: number,
+): Ship {
+  const b = next?.ships.find((s) => s.id === a.id);
+  if (next && b && b.respawnTicks === 0 && a.respawnTicks === 0) {
+    const t = Math.min(Math.max((tick - aTick) / (next.tick - aTick), 0), 1);
+    return {
+      ...b,
+      x: a.x + (b.x - a.x) * t,
+      y: a.y + (b.y - a.y) * t,
+      aim: lerpAngle(a.aim, b.aim, t),
+      health: t < 1 ? a.health : b.health,
+    };
+  }
+  if (a.respawnTicks > 0 || (next && !b)) return a;
+  // Past the newest snapshot: extrapolate a little along the last velocity.
+  const ms = Math.min(Math.max((tick - aTick) * tickMs, 0), MAX_EXTRAPOLATION_MS);
+  return { ...a, x: a.x + (a.vx * ms) / 1000, y: a.y + (a.vy * ms) / 1000 };
+}
+
+export function lerpAngle(a: number, b: number, t: number): number {
+  let d = b - a;
+  while (d > Math.PI) d -= 2 * Math.PI;
+  while (d < -Math.PI) d += 2 * Math.PI;
+  return a + d * t;
+}

@@ -1,0 +1,90 @@
+// The connection to the server: one WebSocket speaking the binary protocol, which reconnects by itself
+// (with the reconnect token, to the same seat) when it drops while in a game.
+import { type ClientMsg, decodeServer, encodeClient, PROTOCOL_VERSION, type ServerMsg } from "./protocol";
+
+export interface ConnectionEvents {
+  message(msg: ServerMsg): void;
+  /** The socket dropped; `willRetry` says whether a reconnect is under way. */
+  dropped(willRetry: boolean, reason: string): void;
+  /** The socket is open again after a drop, and the hello is sent. */
+  reopened(): void;
+}
+
+/** How long to keep trying to get back in after a drop (the server holds the seat 30 s by default). */
+export const RECONNECT_WINDOW_MS = 30_000;
+
+export function wsUrl(): string {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+export class Connection {
+  private ws: WebSocket | null = null;
+  private token: string | null = null;
+  private retryUntil = 0;
+  private closedByUs = false;
+  /** Whether we are in a room, so a drop should be retried. */
+  inGame = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly name: string,
+    private readonly on: ConnectionEvents,
+  ) {}
+
+  open(): void {
+    this.closedByUs = false;
+    const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      this.send({ t: "hello", version: PROTOCOL_VERSION, name: this.name, reconnect_token: this.token });
+      if (this.retryUntil) {
+        this.retryUntil = 0;
+        this.on.reopened();
+      }
+    };
+    ws.onmessage = (ev) => {
+      if (!(ev.data instanceof ArrayBuffer)) return;
+      let msg: ServerMsg;
+      try {
+        msg = decodeServer(ev.data);
+      } catch (err) {
+        console.warn("undecodable server message", err);
+        return;
+      }
+      if (msg.t === "welcome") this.token = msg.reconnect_token;
+      this.on.message(msg);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closedByUs) return;
+      const now = performance.now();
+      const fatal = ["version_mismatch", "bad_name", "hello_required", "malformed", "shutting_down"];
+      const retry = this.inGame && this.token !== null && !fatal.includes(ev.reason) && (this.retryUntil === 0 || now < this.retryUntil);
+      if (retry && this.retryUntil === 0) this.retryUntil = now + RECONNECT_WINDOW_MS;
+      this.on.dropped(retry, ev.reason || `connection closed (${ev.code})`);
+      if (retry) setTimeout(() => this.open(), 500);
+    };
+  }
+
+  send(msg: ClientMsg): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeClient(msg));
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes for good (no reconnect). */
+  close(): void {
+    this.closedByUs = true;
+    this.ws?.close();
+  }
+
+  /** Drops the socket as a network failure would, to test reconnecting (debug hook). */
+  simulateDrop(): void {
+    this.ws?.close();
+  }
+}

@@ -1,0 +1,151 @@
+// Draws a frame on the canvas: the arena scaled to fit the window (crisp at any devicePixelRatio),
+// walls, pickups, projectiles, and ships with names and health bars.
+import type { MapInfo, TuningInfo } from "./protocol";
+
+export interface ShipView {
+  id: number;
+  x: number;
+  y: number;
+  aim: number;
+  health: number;
+  name: string;
+  me: boolean;
+}
+
+export interface ProjectileView {
+  x: number;
+  y: number;
+  owner: number;
+}
+
+export interface Frame {
+  map: MapInfo;
+  tuning: TuningInfo;
+  ships: ShipView[];
+  projectiles: ProjectileView[];
+  pickups: boolean[];
+}
+
+export function colorFor(id: number): string {
+  const hue = (id * 137.508) % 360;
+  return `hsl(${hue.toFixed(0)} 75% 60%)`;
+}
+
+export class Renderer {
+  private readonly ctx: CanvasRenderingContext2D;
+  private scale = 1;
+  private originX = 0;
+  private originY = 0;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext("2d");
+    if (!ctx) throw new Error("no 2D canvas");
+    this.ctx = ctx;
+  }
+
+  /** Matches the canvas to its CSS size times devicePixelRatio, and fits the arena in it. */
+  resize(map: MapInfo): void {
+    const dpr = window.devicePixelRatio || 1;
+    const w = this.canvas.clientWidth;
+    const h = this.canvas.clientHeight;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+    const margin = 16;
+    const [mw, mh] = map.size;
+    this.scale = Math.min((w - 2 * margin) / mw, (h - 2 * margin) / mh) * dpr;
+    this.originX = (this.canvas.width - mw * this.scale) / 2;
+    this.originY = (this.canvas.height - mh * this.scale) / 2;
+  }
+
+  /** Arena coordinates of a point in CSS pixels. */
+  toArena(cssX: number, cssY: number): [number, number] {
+    const dpr = window.devicePixelRatio || 1;
+    return [(cssX * dpr - this.originX) / this.scale, (cssY * dpr - this.originY) / this.scale];
+  }
+
+  /** CSS pixel position of an arena point. */
+  toScreen(x: number, y: number): { x: number; y: number } {
+    const dpr = window.devicePixelRatio || 1;
+    return { x: (x * this.scale + this.originX) / dpr, y: (y * this.scale + this.originY) / dpr };
+  }
+
+  draw(frame: Frame): void {
+    const { ctx } = this;
+    const { map, tuning } = frame;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#0b0e14";
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(this.scale, 0, 0, this.scale, this.originX, this.originY);
+
+    const [w, h] = map.size;
+    ctx.fillStyle = "#131925";
+    ctx.fillRect(0, 0, w, h);
+    ctx.strokeStyle = "#1c2433";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let x = 100; x < w; x += 100) {
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, h);
+    }
+    for (let y = 100; y < h; y += 100) {
+      ctx.moveTo(0, y);
+      ctx.lineTo(w, y);
+    }
+    ctx.stroke();
+    ctx.strokeStyle = "#3a4660";
+    ctx.lineWidth = 4;
+    ctx.strokeRect(0, 0, w, h);
+
+    ctx.fillStyle = "#39445c";
+    for (const [x, y, ww, hh] of map.walls) ctx.fillRect(x, y, ww, hh);
+
+    map.pickups.forEach(([x, y], i) => {
+      const up = frame.pickups[i] ?? false;
+      ctx.globalAlpha = up ? 1 : 0.2;
+      ctx.fillStyle = "#56d364";
+      const r = tuning.pickup_radius * 0.6;
+      ctx.fillRect(x - r, y - r / 3, 2 * r, (2 * r) / 3);
+      ctx.fillRect(x - r / 3, y - r, (2 * r) / 3, 2 * r);
+      ctx.globalAlpha = 1;
+    });
+
+    for (const p of frame.projectiles) {
+      ctx.fillStyle = colorFor(p.owner);
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, tuning.projectile_radius, 0, Math.PI * 2);
+      ctx.fill();
+    }
+
+    const r = tuning.ship_radius;
+    for (const s of frame.ships) {
+      ctx.fillStyle = colorFor(s.id);
+      ctx.beginPath();
+      ctx.arc(s.x, s.y, r, 0, Math.PI * 2);
+      ctx.fill();
+      if (s.me) {
+        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = 3;
+        ctx.stroke();
+      }
+      ctx.strokeStyle = "#e6e9ef";
+      ctx.lineWidth = 4;
+      ctx.beginPath();
+      ctx.moveTo(s.x, s.y);
+      ctx.lineTo(s.x + Math.cos(s.aim) * r * 1.6, s.y + Math.sin(s.aim) * r * 1.6);
+      ctx.stroke();
+
+      const barW = r * 2.4;
+      const frac = Math.max(0, Math.min(1, s.health / tuning.max_health));
+      ctx.fillStyle = "#2a3040";
+      ctx.fillRect(s.x - barW / 2, s.y - r - 14, barW, 6);
+      ctx.fillStyle = frac > 0.5 ? "#56d364" : frac > 0.25 ? "#e3b341" : "#f85149";
+      ctx.fillRect(s.x - barW / 2, s.y - r - 14, barW * frac, 6);
+      ctx.fillStyle = "#e6e9ef";
+      ctx.font = "16px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText(s.name, s.x, s.y - r - 20);
+    }
+  }
+}

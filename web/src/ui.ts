@@ -1,0 +1,88 @@
+// The DOM around the canvas: landing screen, HUD, kill feed, scoreboard, overlays.
+
+export function el<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`missing #${id}`);
+  return found as T;
+}
+
+export function show(id: string, visible: boolean): void {
+  el(id).classList.toggle("hidden", !visible);
+}
+
+export function setText(id: string, text: string): void {
+  const e = el(id);
+  if (e.textContent !== text) e.textContent = text;
+}
+
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
+export function toast(text: string): void {
+  setText("toast", text);
+  show("toast", true);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => show("toast", false), 2500);
+}
+
+export interface RoomListing {
+  code: string;
+  players: number;
+  capacity: number;
+}
+
+export function renderRooms(rooms: RoomListing[], join: (code: string) => void): void {
+  const list = el("rooms");
+  list.replaceChildren();
+  if (rooms.length === 0) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "No public rooms yet — Quick play opens one.";
+    list.append(li);
+    return;
+  }
+  for (const room of rooms) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = `${room.code} · ${room.players}/${room.capacity} players`;
+    const button = document.createElement("button");
+    button.textContent = "Join";
+    button.disabled = room.players >= room.capacity;
+    button.onclick = () => join(room.code);
+    li.append(label, button);
+    list.append(li);
+  }
+}
+
+export function formatClock(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+export function pushKillfeed(text: string): void {
+  const feed = el("killfeed");
+  const li = document.createElement("li");
+  li.textContent = text;
+  feed.prepend(li);
+  while (feed.children.length > 5) feed.lastElementChild?.remove();
+  setTimeout(() => li.remove(), 6000);
+}
+
+export function renderScores(
+  rows: { id: number; name: string; kills: number; deaths: number }[],
+  me: number,
+  title: string,
+): void {
+  setText("scoreboard-title", title);
+  const body = el("scores");
+  body.replaceChildren();
+  const sorted = [...rows].sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
+  for (const r of sorted) {
+    const tr = document.createElement("tr");
+    if (r.id === me) tr.className = "me";
+    for (const v of [r.name, String(r.kills), String(r.deaths)]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
