@@ -1,14 +1,13 @@
-//! One headless bot: connects, joins a room, sends an input every server tick (wandering about), pings
-//! twice a second, and counts the snapshots and bytes it receives.
+//! One headless bot: connects, joins a room, sends an input every server tick (chosen by its
+//! [`Brain`]), pings twice a second, and counts the snapshots, kills and bytes it sees.
 
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, Input, ServerMsg};
-use glam::Vec2;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use arena_protocol::{ClientMsg, Joined, ServerMsg, Snapshot, Welcome};
+use arena_server::conditioner::LinkConditioner;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
+use crate::brain::{Behavior, Brain, View};
 use crate::client::{Client, ClientError};
 
 /// How often a bot measures its round-trip time.
@@ -25,8 +24,12 @@ pub struct BotConfig {
     pub room: Option<String>,
     /// How long to play after joining.
     pub duration: Duration,
-    /// Seed for the bot's wandering.
+    /// Seed for the bot's randomness.
     pub seed: u64,
+    /// How it plays.
+    pub behavior: Behavior,
+    /// Simulated latency and jitter on the bot's link (off when zero).
+    pub link: LinkConditioner,
 }
 
 /// What one bot saw.
@@ -52,6 +55,8 @@ pub struct BotReport {
     pub bytes_out: u64,
     /// Time spent in the room.
     pub played: Duration,
+    /// Ships this bot destroyed.
+    pub kills: u64,
 }
 
 impl BotReport {
@@ -77,17 +82,18 @@ pub async fn run(config: BotConfig) -> BotReport {
         Some(code) => ClientMsg::JoinRoom { code: code.clone() },
         None => ClientMsg::QuickPlay,
     };
-    let (mut client, welcome, joined) = match Client::join(&config.url, &config.name, &request).await {
-        Ok(joined) => joined,
-        Err(err) => {
-            report.error = Some(format!("join: {err}"));
-            return report;
-        }
-    };
+    let (mut client, welcome, joined) =
+        match Client::join_with(&config.url, &config.name, &request, config.link).await {
+            Ok(joined) => joined,
+            Err(err) => {
+                report.error = Some(format!("join: {err}"));
+                return report;
+            }
+        };
     report.connected = true;
-    report.room = Some(joined.room);
+    report.room = Some(joined.room.clone());
     let (in0, out0) = (client.bytes_in, client.bytes_out);
-    if let Err(err) = play(&mut client, &config, welcome.tick_rate, &mut report).await {
+    if let Err(err) = play(&mut client, &config, &welcome, &joined, &mut report).await {
         report.error = Some(err.to_string());
     }
     report.bytes_in = client.bytes_in - in0;
@@ -99,24 +105,33 @@ pub async fn run(config: BotConfig) -> BotReport {
 async fn play(
     client: &mut Client,
     config: &BotConfig,
-    tick_rate: u16,
+    welcome: &Welcome,
+    joined: &Joined,
     report: &mut BotReport,
 ) -> Result<(), ClientError> {
     let start = Instant::now();
     let deadline = start + config.duration;
-    let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(tick_rate.max(1))));
+    let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1))));
     inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut pings = interval(PING_INTERVAL);
     pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut wander = Wander::new(config.seed);
+    let mut brain = Brain::new(config.behavior, config.seed);
+    let mut latest: Option<Snapshot> = None;
     let mut seq = 0u32;
     let result = loop {
         tokio::select! {
             () = sleep_until(deadline) => break Ok(()),
             _ = inputs.tick() => {
                 seq += 1;
-                let (movement, aim) = wander.step();
-                client.send(&ClientMsg::Input(Input { seq, movement: movement.to_array(), aim, buttons: 0 })).await?;
+                let view = View {
+                    me: welcome.player_id,
+                    snapshot: latest.as_ref(),
+                    map: &joined.map,
+                    tuning: &welcome.tuning,
+                    tick_rate: welcome.tick_rate,
+                };
+                let input = brain.decide(seq, view);
+                client.send(&ClientMsg::Input(input)).await?;
             }
             _ = pings.tick() => {
                 let client_time = start.elapsed().as_secs_f64() * 1000.0;
@@ -128,6 +143,16 @@ async fn play(
                     report.snapshots += 1;
                     report.first_snapshot.get_or_insert((now, snap.tick));
                     report.last_snapshot = Some((now, snap.tick));
+                    latest = Some(snap);
+                }
+                Some(ServerMsg::Events { events, .. }) => {
+                    for event in events {
+                        if let arena_protocol::GameEvent::Kill { killer, .. } = event
+                            && killer == welcome.player_id
+                        {
+                            report.kills += 1;
+                        }
+                    }
                 }
                 Some(ServerMsg::Pong { client_time, .. }) => {
                     report.rtts_ms.push(start.elapsed().as_secs_f64() * 1000.0 - client_time);
@@ -140,28 +165,4 @@ async fn play(
     };
     report.played = start.elapsed();
     result
-}
-
-/// A wandering walk: the heading drifts a little every tick and now and then the bot stops.
-struct Wander {
-    rng: ChaCha8Rng,
-    heading: f32,
-    moving: bool,
-}
-
-impl Wander {
-    fn new(seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let heading = rng.random_range(0.0..std::f32::consts::TAU);
-        Self { rng, heading, moving: true }
-    }
-
-    fn step(&mut self) -> (Vec2, f32) {
-        self.heading += self.rng.random_range(-0.15..0.15);
-        if self.rng.random_bool(0.01) {
-            self.moving = !self.moving;
-        }
-        let dir = Vec2::from_angle(self.heading);
-        (if self.moving { dir } else { Vec2::ZERO }, self.heading)
-    }
 }

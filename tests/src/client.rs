@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use arena_protocol::codec::decode_with_limit;
 use arena_protocol::{ClientMsg, ErrorCode, Joined, PROTOCOL_VERSION, ServerMsg, Welcome, encode};
+use arena_server::conditioner::LinkConditioner;
 use futures_util::{SinkExt, StreamExt};
 use thiserror::Error;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -42,10 +44,19 @@ pub enum ClientError {
     Unexpected(String),
 }
 
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The WebSocket, directly or behind the link conditioner's delay lines.
+#[derive(Debug)]
+enum Transport {
+    Direct(Box<Ws>),
+    Delayed { out: mpsc::Sender<Message>, inbound: mpsc::Receiver<Result<Message, tungstenite::Error>> },
+}
+
 /// A connected client.
 #[derive(Debug)]
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Transport,
     /// Payload bytes received so far.
     pub bytes_in: u64,
     /// Payload bytes sent so far.
@@ -57,14 +68,40 @@ pub struct Client {
 impl Client {
     /// Opens a WebSocket to `url` (e.g. `ws://127.0.0.1:8080/ws`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        Self::connect_with(url, LinkConditioner::default()).await
+    }
+
+    /// Opens a WebSocket whose messages are delayed by `link` in both directions (order kept).
+    pub async fn connect_with(url: &str, link: LinkConditioner) -> Result<Self, ClientError> {
         // Nagle off: inputs and pings are small and must leave now, not after the next ACK.
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
-        Ok(Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None })
+        if link.is_off() {
+            return Ok(Self::from_stream(ws));
+        }
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut delayed_out) = link.delay_line::<Message>();
+        tokio::spawn(async move {
+            while let Some(msg) = delayed_out.recv().await {
+                if sink.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (delayed_in, inbound) = link.delay_line::<Result<Message, tungstenite::Error>>();
+        tokio::spawn(async move {
+            while let Some(frame) = stream.next().await {
+                if delayed_in.send(frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self { ws: Transport::Delayed { out, inbound }, bytes_in: 0, bytes_out: 0, close_reason: None })
     }
 
     /// Wraps an already open WebSocket (e.g. one made over a socket with special options).
-    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
-        Self { ws, bytes_in: 0, bytes_out: 0, close_reason: None }
+    pub fn from_stream(ws: Ws) -> Self {
+        Self { ws: Transport::Direct(Box::new(ws)), bytes_in: 0, bytes_out: 0, close_reason: None }
     }
 
     /// Sends a protocol message.
@@ -76,7 +113,10 @@ impl Client {
     /// Sends any WebSocket message, e.g. garbage for tests of the server's defences.
     pub async fn send_raw(&mut self, msg: Message) -> Result<(), ClientError> {
         self.bytes_out += msg.len() as u64;
-        self.ws.send(msg).await?;
+        match &mut self.ws {
+            Transport::Direct(ws) => ws.send(msg).await?,
+            Transport::Delayed { out, .. } => out.send(msg).await.map_err(|_| ClientError::Closed(None))?,
+        }
         Ok(())
     }
 
@@ -84,7 +124,11 @@ impl Client {
     /// then in [`Client::close_reason`]).
     pub async fn recv(&mut self) -> Result<Option<ServerMsg>, ClientError> {
         loop {
-            let Some(frame) = self.ws.next().await else { return Ok(None) };
+            let frame = match &mut self.ws {
+                Transport::Direct(ws) => ws.next().await,
+                Transport::Delayed { inbound, .. } => inbound.recv().await,
+            };
+            let Some(frame) = frame else { return Ok(None) };
             match frame {
                 Ok(Message::Binary(bytes)) => {
                     self.bytes_in += bytes.len() as u64;
@@ -175,14 +219,31 @@ impl Client {
         name: &str,
         request: &ClientMsg,
     ) -> Result<(Self, Welcome, Joined), ClientError> {
-        let mut client = Self::connect(url).await?;
+        Self::join_with(url, name, request, LinkConditioner::default()).await
+    }
+
+    /// [`Client::join`] over a link with simulated latency and jitter.
+    pub async fn join_with(
+        url: &str,
+        name: &str,
+        request: &ClientMsg,
+        link: LinkConditioner,
+    ) -> Result<(Self, Welcome, Joined), ClientError> {
+        let mut client = Self::connect_with(url, link).await?;
         let welcome = client.hello(name).await?;
         let joined = client.enter(request).await?;
         Ok((client, welcome, joined))
     }
 
     /// Closes the connection politely.
-    pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+    pub async fn close(self) {
+        match self.ws {
+            Transport::Direct(mut ws) => {
+                let _ = SinkExt::close(&mut *ws).await;
+            }
+            Transport::Delayed { out, .. } => {
+                let _ = out.send(Message::Close(None)).await;
+            }
+        }
     }
 }

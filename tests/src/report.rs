@@ -34,6 +34,9 @@ pub struct Latency {
 /// The whole run; serialized as `arena-bots --json` prints it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
+    /// Ships destroyed by all bots together (text summary only).
+    #[serde(skip)]
+    pub kills: u64,
     /// Bots started.
     pub bots: usize,
     /// Bots that got into a room.
@@ -84,6 +87,7 @@ impl Summary {
             if rates.is_empty() { 0.0 } else { rates.iter().sum::<f64>() / rates.len() as f64 }
         };
         Self {
+            kills: reports.iter().map(|r| r.kills).sum(),
             bots: reports.len(),
             connected: connected.len(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
@@ -107,7 +111,8 @@ impl Summary {
              snapshots/s per bot: min {:.2}, median {:.2}, max {:.2}\n\
              server ticks/s (median): {:.2}\n\
              rtt: median {:.2} ms, p99 {:.2} ms\n\
-             per bot: {:.0} B/s in, {:.0} B/s out\n",
+             per bot: {:.0} B/s in, {:.0} B/s out\n\
+             kills: {}\n",
             self.bots,
             self.connected,
             self.errors,
@@ -120,6 +125,7 @@ impl Summary {
             self.rtt_ms.p99,
             self.bytes_in_per_sec,
             self.bytes_out_per_sec,
+            self.kills,
         )
     }
 }

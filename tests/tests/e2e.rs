@@ -499,3 +499,21 @@ async fn a_held_seat_is_freed_when_the_grace_runs_out() {
     let welcome = late.hello_with_token("a", Some(wa.reconnect_token.clone())).await.expect("hello");
     assert!(!welcome.resumed, "too late to resume");
 }
+
+#[tokio::test]
+async fn fighting_bots_play_the_game() {
+    let srv = server(&[]);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
+        .args(["--url", &srv.ws_url(), "--count", "6", "--duration", "10s", "--behavior", "fight"])
+        .output()
+        .await
+        .expect("run arena-bots");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let kills: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("kills: "))
+        .and_then(|k| k.trim().parse().ok())
+        .expect("a kills line");
+    assert!(kills >= 1, "six fighting bots in 10 s destroyed nothing:\n{stdout}");
+}

@@ -5,8 +5,8 @@
 import type { Projectile, Ship, Snapshot } from "./protocol";
 
 export const MAX_EXTRAPOLATION_MS = 100;
-/** Snapshots kept (about 3 s at 30 Hz); enough to measure interpolation error after the fact. */
-export const HISTORY = 96;
+/** Snapshots kept (10 s at 30 Hz): enough to interpolate, and to measure interpolation error after the fact. */
+export const HISTORY = 300;
 
 export interface Timed {
   snap: Snapshot;

@@ -284,8 +284,13 @@ pub fn move_projectiles(
                 events.0.push(GameEvent::Hit { shooter: projectile.owner, target: ship.player, damage });
                 if health.0 == 0 {
                     commands.entity(target).insert(Dead { respawn_at: tick.0 + rules.respawn });
-                    scores.0.entry(projectile.owner).or_default().kills += 1;
-                    scores.0.entry(ship.player).or_default().deaths += 1;
+                    // The shooter may have left since firing: only players still in the room score.
+                    if let Some(killer) = scores.0.get_mut(&projectile.owner) {
+                        killer.kills += 1;
+                    }
+                    if let Some(victim) = scores.0.get_mut(&ship.player) {
+                        victim.deaths += 1;
+                    }
                     events.0.push(GameEvent::Kill { killer: projectile.owner, victim: ship.player });
                 }
             }

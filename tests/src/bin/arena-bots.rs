@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use arena_server::conditioner::LinkConditioner;
 use arena_tests::bot::{self, BotConfig};
+use arena_tests::brain::Behavior;
 use arena_tests::report::Summary;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -34,9 +36,22 @@ struct Args {
     #[arg(long)]
     json: bool,
 
-    /// Seed for the bots' wandering (bot i uses seed + i).
+    /// Seed for the bots' randomness (bot i uses seed + i).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+
+    /// How the bots play: `fight` chases, aims with lead, fires and picks up health; `wander` drifts
+    /// about without firing.
+    #[arg(long, value_enum, default_value_t = Behavior::Fight)]
+    behavior: Behavior,
+
+    /// Link conditioner: latency added to every message in each direction (e.g. `80ms`).
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    sim_latency: Duration,
+
+    /// Link conditioner: random jitter around `--sim-latency` (order is kept).
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    sim_jitter: Duration,
 }
 
 #[tokio::main]
@@ -55,6 +70,8 @@ async fn main() -> anyhow::Result<()> {
                 room: args.room.clone(),
                 duration: args.duration,
                 seed: args.seed.wrapping_add(u64::from(i)),
+                behavior: args.behavior,
+                link: LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             };
             tokio::spawn(bot::run(config))
         })
