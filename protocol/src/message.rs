@@ -83,9 +83,9 @@ pub enum ServerMsg {
     Left,
     /// The state of the client's room at one tick. The same bytes go to every player of the room.
     Snapshot(Snapshot),
-    /// Things that happened in the room during one tick, in order.
+    /// Things that happened in the room since the last snapshot, in order; sent just before a snapshot.
     Events {
-        /// The tick they happened in.
+        /// The tick of the snapshot they precede.
         tick: u64,
         /// The events.
         events: Vec<GameEvent>,

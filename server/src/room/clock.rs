@@ -45,9 +45,8 @@ impl TickClock {
     }
 
     fn due_at(&self, tick: u64) -> Instant {
-        // u32 is enough for 2 years at 60 Hz per room lifetime; saturate rather than wrap past it.
-        let n = u32::try_from(tick).unwrap_or(u32::MAX);
-        self.start + self.interval * n
+        let nanos = self.interval.as_nanos().saturating_mul(u128::from(tick));
+        self.start + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 
     /// Decides how many ticks to run at `now`, and advances the schedule past them.
@@ -97,6 +96,16 @@ mod tests {
         let plan = clock.plan(start + 25 * MS);
         assert_eq!(plan, TickPlan { run: 3, skipped: 0, behind: 25 * MS });
         assert_eq!(clock.next_deadline(), start + 30 * MS);
+    }
+
+    #[test]
+    fn deadlines_keep_advancing_past_u32_ticks() {
+        let start = Instant::now();
+        let mut clock = TickClock::new(start, Duration::from_nanos(10));
+        clock.next = u64::from(u32::MAX) + 10;
+        let a = clock.next_deadline();
+        clock.next += 1;
+        assert!(clock.next_deadline() > a);
     }
 
     #[test]

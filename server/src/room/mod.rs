@@ -10,6 +10,7 @@
 pub mod clock;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use arena_protocol::{ErrorCode, GameEvent, Input, Joined, MapInfo, PlayerInfo, ServerMsg, Snapshot};
@@ -44,6 +45,38 @@ pub enum RoomCommand {
     Join(JoinRequest),
 }
 
+/// How a player's connection gave up its seat. The connection records it before it drops its input
+/// sender, so when the room sees the channel close it knows whether to hold the seat for a reconnect.
+#[derive(Debug, Default)]
+pub struct Departure(AtomicU8);
+
+impl Departure {
+    const STAYING: u8 = 0;
+    const LEFT: u8 = 1;
+    const DROPPED: u8 = 2;
+
+    /// The player left on purpose (`leave`, or no reconnecting on this server).
+    pub fn left(&self) {
+        self.0.store(Self::LEFT, Ordering::Release);
+    }
+
+    /// The connection was lost; the lobby holds the seat for the reconnect grace period.
+    pub fn dropped(&self) {
+        self.0.store(Self::DROPPED, Ordering::Release);
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.0.load(Ordering::Acquire) == Self::DROPPED
+    }
+}
+
+impl Departure {
+    /// A fresh record for a seated player.
+    pub fn staying() -> Arc<Self> {
+        Arc::new(Self(AtomicU8::new(Self::STAYING)))
+    }
+}
+
 /// A player joining a room.
 #[derive(Debug)]
 pub struct JoinRequest {
@@ -58,6 +91,8 @@ pub struct JoinRequest {
     pub inputs: mpsc::Receiver<Input>,
     /// Where the room sends this player's messages.
     pub outbox: Arc<Outbox>,
+    /// How the player leaves, once they do.
+    pub departure: Arc<Departure>,
 }
 
 /// What a room is, fixed at creation.
@@ -79,6 +114,7 @@ struct Seat {
     membership: u64,
     inputs: mpsc::Receiver<Input>,
     outbox: Arc<Outbox>,
+    departure: Arc<Departure>,
     /// Snapshots replaced unsent in a row: how far behind the client's reading is.
     missed_in_a_row: u32,
 }
@@ -166,6 +202,8 @@ impl Room {
                 snapshot_due |= self.tick(now);
             }
             if snapshot_due {
+                // Events go out with the snapshot, batched: at most one control message per snapshot.
+                self.broadcast_events();
                 self.broadcast_snapshot();
             }
 
@@ -186,11 +224,12 @@ impl Room {
 
     /// Runs one tick; returns whether a snapshot is due after it.
     fn tick(&mut self, now: Instant) -> bool {
-        self.admit_players();
+        // Departures first: a player who left and came straight back must lose the old seat before
+        // taking the new one.
         self.collect_inputs(now);
+        self.admit_players();
         self.expire_holds(now);
         self.sim.step();
-        self.broadcast_events();
         // A snapshot after every tick where floor(tick * snapshot_rate / tick_rate) steps up: exactly
         // `snapshot_rate` per second, evenly spread, whether or not the rates divide.
         let tick = self.sim.tick();
@@ -199,9 +238,10 @@ impl Room {
 
     fn admit_players(&mut self) {
         while let Ok(RoomCommand::Join(req)) = self.commands.try_recv() {
-            if req.outbox.is_closed() {
-                // Gone before we got to it; its seat was released (or held) by the connection.
-                continue;
+            // Defensive: a seat of the same player still here is stale; retire it without a word.
+            if let Some(i) = self.seats.iter().position(|s| s.player == req.player) {
+                let stale = self.seats.swap_remove(i);
+                self.sim.despawn_ship(stale.entity);
             }
             let resumed =
                 self.held.iter().position(|h| h.player == req.player).map(|i| self.held.swap_remove(i));
@@ -217,6 +257,7 @@ impl Room {
                 membership: req.membership,
                 inputs: req.inputs,
                 outbox: req.outbox,
+                departure: req.departure,
                 missed_in_a_row: 0,
             });
             let players =
@@ -250,7 +291,7 @@ impl Room {
                     Ok(input) => {
                         self.sim.push_input(seat.entity, input);
                     }
-                    Err(TryRecvError::Empty) => break !seat.outbox.is_closed(),
+                    Err(TryRecvError::Empty) => break true,
                     Err(TryRecvError::Disconnected) => break false,
                 }
             };
@@ -262,7 +303,7 @@ impl Room {
         for i in gone.into_iter().rev() {
             let seat = self.seats.swap_remove(i);
             let last_seq = self.sim.despawn_ship(seat.entity);
-            if self.lobby.is_held(&self.spec.code, seat.player) {
+            if seat.departure.is_dropped() {
                 info!(room = %self.spec.code, player = seat.player, "player disconnected; seat held");
                 self.held.push(Held {
                     player: seat.player,
@@ -305,6 +346,7 @@ impl Room {
     fn broadcast_events(&mut self) {
         self.sim.take_events(&mut self.events);
         if self.events.is_empty() || self.seats.is_empty() {
+            self.events.clear();
             return;
         }
         let msg = ServerMsg::Events { tick: self.sim.tick(), events: std::mem::take(&mut self.events) };
