@@ -88,7 +88,7 @@ pub struct Args {
     #[arg(long)]
     pub seed: Option<u64>,
 
-    /// Folder with the game data (`arena.toml`).
+    /// Folder with the game data (`tuning.toml` and `maps/`).
     #[arg(long, default_value = REPO_ASSETS)]
     pub assets: PathBuf,
 
