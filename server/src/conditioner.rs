@@ -2,7 +2,10 @@
 //! passing it on, keeping the order (a real TCP link never reorders). Off (zero) by default.
 //!
 //! It sits in its own task between a producer and a consumer, with bounded channels on both sides, so a
-//! slow consumer still pushes back on the producer as it would without the conditioner.
+//! slow consumer still pushes back on the producer as it would without the conditioner. It is a testing
+//! tool: with it on, up to [`DELAY_LINE_CAPACITY`] messages (snapshots included) wait in the line
+//! instead of the newest snapshot replacing an unsent one, so a client that stops reading is noticed
+//! (and dropped with `too_slow`) only once the line is full.
 
 use std::collections::VecDeque;
 use std::time::Duration;
