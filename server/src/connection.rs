@@ -19,6 +19,7 @@ use tokio_util::sync::{CancellationToken, PollSender};
 use tracing::{debug, info};
 
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
+use crate::metrics::Disconnect;
 use crate::outbox::{Outbox, OutboxReceiver};
 use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
 
@@ -31,12 +32,17 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Serves one upgraded WebSocket until either side closes it or the server shuts down.
 pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationToken) {
     let link = lobby.config().link;
+    let metrics_lobby = Arc::clone(&lobby);
+    let metrics = metrics_lobby.metrics();
+    metrics.connections.increment(1.0);
     let (sink, stream) = socket.split();
     let (outbox, outbox_rx) = Outbox::new();
     let outbox = Arc::new(outbox);
-    let mut session = Session { lobby, outbox: Arc::clone(&outbox), player: None, room: None };
+    let mut session =
+        Session { lobby: Arc::clone(&lobby), outbox: Arc::clone(&outbox), player: None, room: None };
     if link.is_off() {
-        let writer = tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox)));
+        let writer =
+            tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox), WriterMetrics::of(&lobby)));
         read_loop(stream, &mut session, &shutdown).await;
         session.finish();
         if let Err(err) = writer.await {
@@ -63,7 +69,12 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
                 }
             }
         });
-        let writer = tokio::spawn(write_loop(PollSender::new(delayed_out), outbox_rx, Arc::clone(&outbox)));
+        let writer = tokio::spawn(write_loop(
+            PollSender::new(delayed_out),
+            outbox_rx,
+            Arc::clone(&outbox),
+            WriterMetrics::of(&lobby),
+        ));
         let delayed_stream = futures_util::stream::poll_fn(move |cx| in_rx.poll_recv(cx));
         read_loop(Box::pin(delayed_stream), &mut session, &shutdown).await;
         session.finish();
@@ -74,6 +85,11 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
             forward_out.abort();
         }
     }
+    metrics.connections.decrement(1.0);
+    metrics.disconnected(match outbox.close_reason() {
+        Some((code, _)) => Disconnect::Error(code),
+        None => Disconnect::Closed,
+    });
 }
 
 /// What the connection knows about its player.
@@ -102,6 +118,10 @@ where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let outbox = Arc::clone(&session.outbox);
+    let (messages_in, bytes_in) = {
+        let m = session.lobby.metrics();
+        (m.messages_in.clone(), m.bytes_in.clone())
+    };
     loop {
         let frame = tokio::select! {
             biased;
@@ -114,13 +134,17 @@ where
         };
         match frame {
             None | Some(Ok(Message::Close(_))) => return,
-            Some(Ok(Message::Binary(bytes))) => match decode::<ClientMsg>(&bytes) {
-                Ok(msg) => session.handle(msg),
-                Err(err) => {
-                    debug!(%err, "bad client message");
-                    outbox.close(err.code(), err.to_string());
+            Some(Ok(Message::Binary(bytes))) => {
+                messages_in.increment(1);
+                bytes_in.increment(bytes.len() as u64);
+                match decode::<ClientMsg>(&bytes) {
+                    Ok(msg) => session.handle(msg),
+                    Err(err) => {
+                        debug!(%err, "bad client message");
+                        outbox.close(err.code(), err.to_string());
+                    }
                 }
-            },
+            }
             Some(Ok(Message::Text(_))) => outbox.close(
                 ErrorCode::TextFrame,
                 "text frames are not part of the protocol; send binary MessagePack".into(),
@@ -170,13 +194,21 @@ impl Session {
             ClientMsg::Input(input) => {
                 // Input outside a room (e.g. in flight while leaving) is dropped, not an error. A full
                 // channel means the client sends faster than the room ticks: the excess is dropped.
-                if let Some(room) = &self.room
-                    && let Err(mpsc::error::TrySendError::Closed(_)) = room.inputs.try_send(input)
-                {
-                    // The room is gone (it stopped on an internal error): say so and free the seat.
-                    let message = format!("room {} closed unexpectedly; join another", room.code);
-                    self.leave_room();
-                    self.error(ErrorCode::RoomClosed, message);
+                let Some(room) = &self.room else {
+                    self.lobby.metrics().inputs_discarded.increment(1);
+                    return;
+                };
+                match room.inputs.try_send(input) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.lobby.metrics().inputs_discarded.increment(1)
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        // The room is gone (it stopped on an internal error): say so and free the seat.
+                        let message = format!("room {} closed unexpectedly; join another", room.code);
+                        self.leave_room();
+                        self.error(ErrorCode::RoomClosed, message);
+                    }
                 }
             }
             ClientMsg::Ping { client_time } => {
@@ -315,11 +347,30 @@ pub fn validate_name(name: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-async fn write_loop<S>(mut sink: S, mut control: OutboxReceiver, outbox: Arc<Outbox>)
+/// The counters the writer updates.
+struct WriterMetrics {
+    messages_out: metrics::Counter,
+    bytes_out: metrics::Counter,
+    snapshots_sent: metrics::Counter,
+}
+
+impl WriterMetrics {
+    fn of(lobby: &Lobby) -> Self {
+        let m = lobby.metrics();
+        Self {
+            messages_out: m.messages_out.clone(),
+            bytes_out: m.bytes_out.clone(),
+            snapshots_sent: m.snapshots_sent.clone(),
+        }
+    }
+}
+
+async fn write_loop<S>(mut sink: S, mut control: OutboxReceiver, outbox: Arc<Outbox>, metrics: WriterMetrics)
 where
     S: Sink<Message> + Unpin,
 {
     loop {
+        let mut snapshot = false;
         let bytes = tokio::select! {
             biased;
             () = outbox.closed() => break,
@@ -328,10 +379,18 @@ where
                 None => break,
             },
             () = outbox.snapshot_ready() => match outbox.take_snapshot() {
-                Some(bytes) => bytes,
+                Some(bytes) => {
+                    snapshot = true;
+                    bytes
+                }
                 None => continue,
             },
         };
+        metrics.messages_out.increment(1);
+        metrics.bytes_out.increment(bytes.len() as u64);
+        if snapshot {
+            metrics.snapshots_sent.increment(1);
+        }
         tokio::select! {
             biased;
             () = outbox.closed() => break,

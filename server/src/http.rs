@@ -26,13 +26,15 @@ pub struct AppState {
     pub tasks: TaskTracker,
 }
 
-/// The server's routes: `/ws`, `/api/rooms`, `/healthz`, and the web client for everything else.
+/// The server's routes: `/ws`, `/api/rooms`, `/healthz`, `/metrics`, and the web client for everything
+/// else.
 pub fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.lobby.config().web).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/rooms", get(list_rooms))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .fallback_service(web)
         .with_state(state)
 }
@@ -46,6 +48,10 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl In
             tasks.track_future(connection::serve(socket, lobby, shutdown))
         },
     )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.lobby.metrics().render())
 }
 
 async fn list_rooms(State(state): State<AppState>) -> Json<Vec<RoomListing>> {

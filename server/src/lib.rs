@@ -14,6 +14,7 @@
 //! - [`outbox`]: a connection's outbound lanes: reliable control messages and a latest-wins snapshot
 //!   slot.
 //! - [`lobby`]: the rooms, seat reservations and server-wide ids.
+//! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
 //! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
 
@@ -23,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod http;
 pub mod lobby;
+pub mod metrics;
 pub mod outbox;
 pub mod room;
 pub mod sim;
@@ -80,7 +82,19 @@ pub async fn run(
     }
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let lobby = Arc::new(Lobby::new(Arc::new(config), game, stop.clone(), tasks.clone()));
+    let metrics = Arc::new(metrics::Metrics::new());
+    let lobby =
+        Arc::new(Lobby::new(Arc::new(config), game, Arc::clone(&metrics), stop.clone(), tasks.clone()));
+    let upkeep_stop = stop.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                () = upkeep_stop.cancelled() => break,
+                _ = every.tick() => metrics.upkeep(),
+            }
+        }
+    });
     let state = http::AppState { lobby, shutdown: stop.clone(), tasks: tasks.clone() };
     let app = http::router(state);
 

@@ -22,6 +22,7 @@ use tracing::info;
 
 use crate::assets::GameData;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand};
 
 /// Why a seat could not be had.
@@ -114,6 +115,7 @@ pub struct Lobby {
     next_player: AtomicU32,
     next_membership: AtomicU64,
     started: Instant,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -123,6 +125,7 @@ impl Lobby {
     pub fn new(
         config: Arc<Config>,
         game: Arc<GameData>,
+        metrics: Arc<Metrics>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
@@ -135,6 +138,7 @@ impl Lobby {
             next_player: AtomicU32::new(1),
             next_membership: AtomicU64::new(1),
             started: Instant::now(),
+            metrics,
             shutdown,
             tasks,
         }
@@ -158,6 +162,11 @@ impl Lobby {
     /// A new, server-unique room membership id (never 0).
     pub fn next_membership(&self) -> u64 {
         self.next_membership.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The movement and weapon rules sent in `welcome`.
@@ -244,6 +253,7 @@ impl Lobby {
         let mut state = self.lock();
         if state.rooms.get(code).is_some_and(|r| r.players == 0) {
             state.rooms.remove(code);
+            self.metrics.rooms.decrement(1.0);
             info!(room = code, rooms = state.rooms.len(), "closed empty room");
             true
         } else {
@@ -254,7 +264,9 @@ impl Lobby {
     /// Removes a room that stopped on its own (an internal error), with any seats held in it.
     pub fn remove(&self, code: &str) {
         let mut state = self.lock();
-        state.rooms.remove(code);
+        if state.rooms.remove(code).is_some() {
+            self.metrics.rooms.decrement(1.0);
+        }
         state.held.retain(|_, h| h.code != code);
     }
 
@@ -311,6 +323,7 @@ impl Lobby {
                 commands: tx.clone(),
             },
         );
+        self.metrics.rooms.increment(1.0);
         let spec = room::RoomSpec { code: code.clone(), public, seed };
         let task = room::Room::new(spec, Arc::clone(&self.game), Arc::clone(self), rx);
         let lobby = Arc::clone(self);
@@ -355,7 +368,14 @@ mod tests {
         config.room_capacity = capacity;
         config.max_rooms = max_rooms;
         let game = GameData::load(&config.assets, &config.map).expect("assets");
-        Arc::new(Lobby::new(Arc::new(config), Arc::new(game), CancellationToken::new(), TaskTracker::new()))
+        let metrics = Arc::new(Metrics::new());
+        Arc::new(Lobby::new(
+            Arc::new(config),
+            Arc::new(game),
+            metrics,
+            CancellationToken::new(),
+            TaskTracker::new(),
+        ))
     }
 
     #[tokio::test]

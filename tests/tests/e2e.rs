@@ -562,3 +562,41 @@ async fn leaving_and_rejoining_the_same_room_keeps_a_live_seat() {
         assert!(Instant::now() < deadline, "a has {ships} ships and {rows} score rows");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_what_happens() {
+    let srv = server(&[]);
+    let (mut a, _, _) = Client::join(&srv.ws_url(), "a", &ClientMsg::QuickPlay).await.expect("a");
+    for seq in 1..=20 {
+        a.send(&ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0 }))
+            .await
+            .expect("send");
+    }
+    snapshots_for(&mut a, Duration::from_millis(600)).await;
+    let mut bad = Client::connect(&srv.ws_url()).await.expect("connect");
+    bad.send_raw(Message::Binary(vec![0xc1].into())).await.expect("send");
+    read_until_closed(&mut bad).await;
+    // Let the server's metric upkeep (every 5 s) fold the tick samples into the summary.
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    let res = http::get(srv.addr, "/metrics").await.expect("GET /metrics");
+    assert_eq!(res.status, 200);
+    let value = |name: &str| -> f64 {
+        res.body
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{}", res.body))
+    };
+    assert_eq!(value("arena_rooms "), 1.0);
+    assert_eq!(value("arena_players "), 1.0);
+    assert_eq!(value("arena_connections "), 1.0);
+    assert!(value("arena_ticks_total ") >= 300.0);
+    assert_eq!(value("arena_ticks_skipped_total "), 0.0);
+    // Twenty inputs at once: the ship's queue keeps the newest 8, the rest are counted as discarded.
+    assert_eq!(value("arena_inputs_applied_total "), 8.0);
+    assert_eq!(value("arena_inputs_discarded_total "), 12.0);
+    assert!(value("arena_snapshots_sent_total ") >= 150.0);
+    assert!(value("arena_bytes_out_total ") > 0.0 && value("arena_messages_in_total ") >= 22.0);
+    assert_eq!(value("arena_disconnects_total{reason=\"malformed\"} "), 1.0);
+    let p99 = value("arena_tick_duration_seconds{quantile=\"0.99\"} ");
+    assert!(p99 > 0.0 && p99 < 0.05, "tick p99 {p99}");
+}

@@ -147,6 +147,20 @@ pub struct Room {
     snapshot: Snapshot,
     encoded: Vec<u8>,
     events: Vec<GameEvent>,
+    metrics: RoomMetrics,
+}
+
+/// The metric handles a room updates (cheap clones of the server's).
+#[derive(Debug)]
+struct RoomMetrics {
+    tick_duration: metrics::Histogram,
+    ticks: metrics::Counter,
+    ticks_late: metrics::Counter,
+    ticks_skipped: metrics::Counter,
+    players: metrics::Gauge,
+    snapshots_dropped: metrics::Counter,
+    inputs_applied: metrics::Counter,
+    inputs_discarded: metrics::Counter,
 }
 
 impl Room {
@@ -171,6 +185,19 @@ impl Room {
             snapshot: Snapshot::default(),
             encoded: Vec::with_capacity(2048),
             events: Vec::new(),
+            metrics: {
+                let m = lobby.metrics();
+                RoomMetrics {
+                    tick_duration: m.tick_duration.clone(),
+                    ticks: m.ticks.clone(),
+                    ticks_late: m.ticks_late.clone(),
+                    ticks_skipped: m.ticks_skipped.clone(),
+                    players: m.players.clone(),
+                    snapshots_dropped: m.snapshots_dropped.clone(),
+                    inputs_applied: m.inputs_applied.clone(),
+                    inputs_discarded: m.inputs_discarded.clone(),
+                }
+            },
             lobby,
         }
     }
@@ -180,6 +207,7 @@ impl Room {
         let config = self.lobby.config();
         let grace = config.empty_room_grace;
         let mut clock = TickClock::new(Instant::now(), config.tick_interval());
+        let late_after = config.tick_interval() / 2;
         let mut empty_since: Option<Instant> = None;
         loop {
             tokio::select! {
@@ -197,14 +225,21 @@ impl Room {
                     "room fell behind; skipped ticks"
                 );
             }
-            let mut snapshot_due = false;
-            for _ in 0..plan.run {
-                snapshot_due |= self.tick(now);
+            self.metrics.ticks.increment(plan.run);
+            self.metrics.ticks_skipped.increment(plan.skipped);
+            if plan.behind > late_after {
+                self.metrics.ticks_late.increment(plan.run);
             }
-            if snapshot_due {
-                // Events go out with the snapshot, batched: at most one control message per snapshot.
-                self.broadcast_events();
-                self.broadcast_snapshot();
+            let mut snapshot_due = false;
+            for i in 0..plan.run {
+                let started = std::time::Instant::now();
+                snapshot_due |= self.tick(now);
+                if snapshot_due && i + 1 == plan.run {
+                    // Events go out with the snapshot, batched: at most one control message per snapshot.
+                    self.broadcast_events();
+                    self.broadcast_snapshot();
+                }
+                self.metrics.tick_duration.record(started.elapsed().as_secs_f64());
             }
 
             if self.seats.is_empty() && self.held.is_empty() {
@@ -230,6 +265,7 @@ impl Room {
         self.admit_players();
         self.expire_holds(now);
         self.sim.step();
+        self.metrics.inputs_applied.increment(self.sim.take_inputs_applied());
         // A snapshot after every tick where floor(tick * snapshot_rate / tick_rate) steps up: exactly
         // `snapshot_rate` per second, evenly spread, whether or not the rates divide.
         let tick = self.sim.tick();
@@ -242,6 +278,7 @@ impl Room {
             if let Some(i) = self.seats.iter().position(|s| s.player == req.player) {
                 let stale = self.seats.swap_remove(i);
                 self.sim.despawn_ship(stale.entity);
+                self.metrics.players.decrement(1.0);
             }
             let resumed =
                 self.held.iter().position(|h| h.player == req.player).map(|i| self.held.swap_remove(i));
@@ -250,6 +287,7 @@ impl Room {
                 None => self.sim.add_player(req.player),
             };
             self.sim.push_event(GameEvent::Join { id: req.player, name: req.name.clone() });
+            self.metrics.players.increment(1.0);
             self.seats.push(Seat {
                 player: req.player,
                 name: req.name,
@@ -289,7 +327,9 @@ impl Room {
             let connected = loop {
                 match seat.inputs.try_recv() {
                     Ok(input) => {
-                        self.sim.push_input(seat.entity, input);
+                        if self.sim.push_input(seat.entity, input) != crate::sim::InputOutcome::Queued {
+                            self.metrics.inputs_discarded.increment(1);
+                        }
                     }
                     Err(TryRecvError::Empty) => break true,
                     Err(TryRecvError::Disconnected) => break false,
@@ -303,6 +343,7 @@ impl Room {
         for i in gone.into_iter().rev() {
             let seat = self.seats.swap_remove(i);
             let last_seq = self.sim.despawn_ship(seat.entity);
+            self.metrics.players.decrement(1.0);
             if seat.departure.is_dropped() {
                 info!(room = %self.spec.code, player = seat.player, "player disconnected; seat held");
                 self.held.push(Held {
@@ -383,6 +424,7 @@ impl Room {
             match seat.outbox.offer_snapshot(seat.membership, bytes.clone()) {
                 Offer::Queued => seat.missed_in_a_row = 0,
                 Offer::Replaced => {
+                    self.metrics.snapshots_dropped.increment(1);
                     seat.missed_in_a_row += 1;
                     if seat.missed_in_a_row >= slow_limit {
                         warn!(room = %self.spec.code, player = seat.player, "client too slow; disconnecting");

@@ -63,6 +63,7 @@ impl Simulation {
         world.insert_resource(Scores::default());
         world.insert_resource(Events::default());
         world.insert_resource(NextProjectileId::default());
+        world.insert_resource(resources::InputsApplied::default());
         Self { world, schedule: systems::schedule() }
     }
 
@@ -131,6 +132,11 @@ impl Simulation {
     pub fn take_events(&mut self, out: &mut Vec<GameEvent>) {
         out.clear();
         out.append(&mut self.world.resource_mut::<Events>().0);
+    }
+
+    /// How many inputs the systems applied since the last call.
+    pub fn take_inputs_applied(&mut self) -> u64 {
+        std::mem::take(&mut self.world.resource_mut::<resources::InputsApplied>().0)
     }
 
     /// Advances the world by one fixed tick.

@@ -112,3 +112,7 @@ pub struct Events(pub Vec<GameEvent>);
 /// The next projectile id.
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct NextProjectileId(pub u32);
+
+/// Inputs applied since the room last read the count (for metrics).
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct InputsApplied(pub u64);

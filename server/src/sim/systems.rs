@@ -7,7 +7,8 @@ use glam::Vec2;
 use super::components::{Controls, Dead, Health, InputQueue, Position, Projectile, Ship, Velocity, Weapon};
 use super::geometry::{push_circle_out_of_rect, segment_hits_circle, segment_hits_rect};
 use super::resources::{
-    Events, FixedDt, Game, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng, Tick,
+    Events, FixedDt, Game, InputsApplied, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng,
+    Tick,
 };
 use super::spawn::farthest_spawn;
 
@@ -54,10 +55,13 @@ pub fn schedule() -> Schedule {
 }
 
 /// Applies at most one queued input per ship per tick, in sequence order.
-pub fn apply_inputs(mut ships: Query<(&mut InputQueue, &mut Controls)>) {
+pub fn apply_inputs(mut applied: ResMut<InputsApplied>, mut ships: Query<(&mut InputQueue, &mut Controls)>) {
     for (mut queue, mut controls) in &mut ships {
         match queue.pop() {
-            Some(input) => *controls = Controls::from_input(&input),
+            Some(input) => {
+                *controls = Controls::from_input(&input);
+                applied.0 += 1;
+            }
             None => controls.fresh = false,
         }
     }
