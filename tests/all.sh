@@ -41,3 +41,7 @@ npm --prefix web test
 
 step "browser end-to-end tests (playwright-core + Debian chromium)"
 npm --prefix web run test:browser
+
+step "benchmark smoke: 8 rooms x 16 fighting bots for 10 s on a release build (fails on any bot error or skipped tick)"
+cargo build --release --locked -p arena-server -p arena-tests --bins
+./target/release/arena-bench --preset smoke

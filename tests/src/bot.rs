@@ -1,6 +1,8 @@
 //! One headless bot: connects, joins a room, sends an input every server tick (chosen by its
 //! [`Brain`]), pings twice a second, and counts the snapshots, kills and bytes it sees.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arena_protocol::{ClientMsg, Joined, ServerMsg, Snapshot, Welcome};
@@ -9,6 +11,9 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::brain::{Behavior, Brain, View};
 use crate::client::{Client, ClientError};
+
+/// How many recent inputs' send times a bot keeps for timing their acknowledgement.
+const ACK_HISTORY: usize = 256;
 
 /// How often a bot measures its round-trip time.
 pub const PING_INTERVAL: Duration = Duration::from_millis(500);
@@ -30,6 +35,23 @@ pub struct BotConfig {
     pub behavior: Behavior,
     /// Simulated latency and jitter on the bot's link (off when zero).
     pub link: LinkConditioner,
+    /// A measurement window opened and closed by the caller (the benchmark); `None` for none.
+    pub window: Option<Arc<AtomicBool>>,
+}
+
+/// What a bot saw while the measurement window was open.
+#[derive(Debug, Clone, Default)]
+pub struct WindowStats {
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// Time between consecutive snapshots, milliseconds.
+    pub gaps_ms: Vec<f32>,
+    /// Time from sending an input until a snapshot acknowledged it, milliseconds (every input).
+    pub ack_ms: Vec<f32>,
 }
 
 /// What one bot saw.
@@ -57,6 +79,8 @@ pub struct BotReport {
     pub played: Duration,
     /// Ships this bot destroyed.
     pub kills: u64,
+    /// Measurements inside the caller's window.
+    pub window: WindowStats,
 }
 
 impl BotReport {
@@ -118,6 +142,11 @@ async fn play(
     let mut brain = Brain::new(config.behavior, config.seed);
     let mut latest: Option<Snapshot> = None;
     let mut seq = 0u32;
+    // Send times of recent inputs, by seq, for input-to-acknowledgement latency.
+    let mut sent_at = [start; ACK_HISTORY];
+    let mut last_ack = 0u32;
+    let mut last_arrival: Option<Instant> = None;
+    let (mut seen_in, mut seen_out) = (client.bytes_in, client.bytes_out);
     let result = loop {
         tokio::select! {
             () = sleep_until(deadline) => break Ok(()),
@@ -131,6 +160,7 @@ async fn play(
                     tick_rate: welcome.tick_rate,
                 };
                 let input = brain.decide(seq, view);
+                sent_at[seq as usize % ACK_HISTORY] = Instant::now();
                 client.send(&ClientMsg::Input(input)).await?;
             }
             _ = pings.tick() => {
@@ -143,6 +173,21 @@ async fn play(
                     report.snapshots += 1;
                     report.first_snapshot.get_or_insert((now, snap.tick));
                     report.last_snapshot = Some((now, snap.tick));
+                    let measuring = config.window.as_ref().is_some_and(|w| w.load(Ordering::Relaxed));
+                    let ack = snap.ack_for(welcome.player_id).unwrap_or(0);
+                    if measuring {
+                        let w = &mut report.window;
+                        w.snapshots += 1;
+                        if let Some(prev) = last_arrival {
+                            w.gaps_ms.push((now - prev).as_secs_f32() * 1000.0);
+                        }
+                        // Inputs older than the history are too old to time; skip them.
+                        for acked in ack.saturating_sub(ACK_HISTORY as u32 - 1).max(last_ack + 1)..=ack {
+                            w.ack_ms.push((now - sent_at[acked as usize % ACK_HISTORY]).as_secs_f32() * 1000.0);
+                        }
+                    }
+                    last_ack = last_ack.max(ack);
+                    last_arrival = Some(now);
                     latest = Some(snap);
                 }
                 Some(ServerMsg::Events { events, .. }) => {
@@ -162,6 +207,11 @@ async fn play(
                 None => break Err(ClientError::Closed(client.close_reason.clone())),
             },
         }
+        if config.window.as_ref().is_some_and(|w| w.load(Ordering::Relaxed)) {
+            report.window.bytes_in += client.bytes_in - seen_in;
+            report.window.bytes_out += client.bytes_out - seen_out;
+        }
+        (seen_in, seen_out) = (client.bytes_in, client.bytes_out);
     };
     report.played = start.elapsed();
     result

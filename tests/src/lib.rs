@@ -3,12 +3,14 @@
 //!
 //! # Layout
 //! - [`client`]: a WebSocket client that speaks the protocol ([`client::Client`]).
+//! - [`bench`]: the benchmark's measurements (`/proc`, `/metrics`, bots) and its table and plot.
 //! - [`bot`]: one bot: connect, join, send an input every tick, ping, count what arrives.
 //! - [`brain`]: what a bot does each tick (`wander` or `fight`).
 //! - [`report`]: turning many bots' counts into the summary `arena-bots` prints.
 //! - [`server`]: start `arena-server` as a child process on an ephemeral port (for tests).
 //! - [`http`]: a minimal HTTP GET for the tests' look at `/api/rooms` and friends.
 
+pub mod bench;
 pub mod bot;
 pub mod brain;
 pub mod client;

@@ -33,14 +33,18 @@ pub fn server_binary() -> PathBuf {
 impl TestServer {
     /// Starts the server on `127.0.0.1:0` with extra flags and waits until it listens.
     pub fn start(args: &[&str]) -> std::io::Result<Self> {
-        let bin = server_binary();
+        Self::start_with(&server_binary(), args)
+    }
+
+    /// [`TestServer::start`] with a given server binary.
+    pub fn start_with(bin: &std::path::Path, args: &[&str]) -> std::io::Result<Self> {
         if !bin.exists() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("{} not found: run `cargo build -p arena-server` first", bin.display()),
             ));
         }
-        let mut child = Command::new(&bin)
+        let mut child = Command::new(bin)
             .args(["--addr", "127.0.0.1:0", "--seed", "1"])
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))

@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
                 seed: args.seed.wrapping_add(u64::from(i)),
                 behavior: args.behavior,
                 link: LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
+                window: None,
             };
             tokio::spawn(bot::run(config))
         })
