@@ -15,6 +15,12 @@ use tower_http::services::ServeDir;
 use crate::connection;
 use crate::lobby::{Lobby, RoomListing};
 
+/// Initial read buffer of each WebSocket (it grows to a message's size when needed).
+pub const READ_BUFFER: usize = 4 * 1024;
+/// The most a WebSocket may hold unwritten; the writer sends one message at a time, so this is far
+/// above what it ever needs.
+pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -41,13 +47,17 @@ pub fn router(state: AppState) -> Router {
 
 async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
     // The size limits are enforced by the WebSocket layer while reading, before a large message is
-    // buffered.
-    ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES).max_frame_size(MAX_CLIENT_MESSAGE_BYTES).on_upgrade(
-        move |socket| {
+    // buffered. The buffers start small (tungstenite's defaults are 128 KiB each, per connection):
+    // client messages are tiny, and every outgoing message is flushed at once anyway.
+    ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| {
             let AppState { lobby, shutdown, tasks } = state;
             tasks.track_future(connection::serve(socket, lobby, shutdown))
-        },
-    )
+        })
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
