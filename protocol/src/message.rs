@@ -4,7 +4,7 @@
 //! internally tagged representation, encoded with field names). Maps cost a few bytes but make the
 //! protocol self-describing and easy to read from any language. The exceptions are the per-ship and
 //! per-projectile records inside a snapshot, which dominate the bandwidth: they are fixed-order
-//! **arrays** (see [`ShipState`], [`ProjectileState`]).
+//! **arrays** of quantized integers (see [`ShipState`], [`ProjectileState`], [`POSITION_SCALE`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -195,57 +195,97 @@ pub struct PlayerInfo {
     pub name: String,
 }
 
+/// Positions and velocities travel as integers in 1/[`POSITION_SCALE`] units (units per second for
+/// velocities): 1/8 of a unit is far below what a screen shows, and small integers are 1 to 3 bytes in
+/// MessagePack where a float is 5. The server keeps ship state on the same grid, so a client that rounds
+/// the same way predicts exactly.
+pub const POSITION_SCALE: f32 = 8.0;
+
+/// Aim angles travel as `u16` steps of a full turn (`65536` steps = 2π).
+pub const AIM_STEPS: f32 = 65536.0;
+
+/// A coordinate or velocity component on the wire.
+pub fn quantize(v: f32) -> i32 {
+    let q = (v * POSITION_SCALE).round();
+    if q.is_finite() { q.clamp(i32::MIN as f32, i32::MAX as f32) as i32 } else { 0 }
+}
+
+/// The value of a quantized coordinate or velocity component.
+pub fn dequantize(q: i32) -> f32 {
+    q as f32 / POSITION_SCALE
+}
+
+/// An angle on the wire.
+pub fn quantize_aim(radians: f32) -> u16 {
+    let turns = (radians / std::f32::consts::TAU).rem_euclid(1.0);
+    ((turns * AIM_STEPS).round() as u32 % AIM_STEPS as u32) as u16
+}
+
+/// The angle (radians, 0..2π) of a quantized aim.
+pub fn dequantize_aim(q: u16) -> f32 {
+    f32::from(q) / AIM_STEPS * std::f32::consts::TAU
+}
+
 /// The state of a room at one simulation tick.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The simulation tick this state is from. Ticks advance by one per `1 / tick_rate` seconds.
     pub tick: u64,
-    /// For every player in the room, the sequence number of the last input the server applied:
-    /// `[player_id, seq]` pairs. One table for everyone, so the same bytes serve every player; a client
-    /// looks up its own id.
-    pub acks: Vec<[u32; 2]>,
-    /// Every player's ship, alive or waiting to respawn.
+    /// Every seated player's ship, alive or waiting to respawn. Each carries its player's input
+    /// acknowledgement, so the same bytes serve every player.
     pub ships: Vec<ShipState>,
     /// Every projectile in flight.
     pub projectiles: Vec<ProjectileState>,
-    /// For each pickup spot of the map, by index: whether it can be picked up now.
-    pub pickups: Vec<bool>,
+    /// Bit `i` is set when the map's pickup `i` can be picked up now.
+    pub pickups: u64,
     /// The match's phase and when it ends.
     #[serde(rename = "match")]
     pub match_state: MatchState,
-    /// `[player_id, kills, deaths]` for every player, in no particular order.
+    /// `[player_id, kills, deaths]` for every player, when the scores changed since the previous
+    /// snapshot or once a second; empty means "unchanged" (keep the last ones).
     pub scores: Vec<[u32; 3]>,
 }
 
 impl Snapshot {
-    /// The last input sequence number the server applied for `player`, if the player is in the room.
+    /// The last input sequence number the server applied for `player`, if the player has a ship.
     pub fn ack_for(&self, player: u32) -> Option<u32> {
-        self.acks.iter().find(|[p, _]| *p == player).map(|[_, seq]| *seq)
+        self.ship(player).map(|s| s.ack)
     }
 
     /// The ship of `player`, if any.
     pub fn ship(&self, player: u32) -> Option<&ShipState> {
         self.ships.iter().find(|s| s.id == player)
     }
+
+    /// Whether pickup `index` is available.
+    pub fn pickup_up(&self, index: usize) -> bool {
+        index < 64 && self.pickups & (1 << index) != 0
+    }
 }
 
-/// One ship's state. On the wire it is an array in this exact order:
-/// `[id, x, y, vx, vy, aim, health, respawn_ticks]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One ship's state, quantized (see [`POSITION_SCALE`]). On the wire it is an array of integers in
+/// this exact order: `[id, x, y, vx, vy, aim, health, respawn_ticks, ack]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ShipTuple", into = "ShipTuple")]
 pub struct ShipState {
     /// The owning player's id.
     pub id: u32,
-    /// Position `[x, y]` in arena units.
-    pub pos: [f32; 2],
-    /// Velocity `[vx, vy]` in arena units per second.
-    pub vel: [f32; 2],
-    /// Facing angle in radians.
-    pub aim: f32,
+    /// Position, 1/8 units.
+    pub x: i32,
+    /// Position, 1/8 units.
+    pub y: i32,
+    /// Velocity, 1/8 units per second.
+    pub vx: i32,
+    /// Velocity, 1/8 units per second.
+    pub vy: i32,
+    /// Facing, 1/65536 turns.
+    pub aim: u16,
     /// Health, 0 to `max_health`.
     pub health: u16,
     /// 0 while alive; while dead, the ticks until the ship respawns.
     pub respawn_ticks: u16,
+    /// The sequence number of the last input of this player the server applied (0 before the first).
+    pub ack: u32,
 }
 
 impl ShipState {
@@ -253,25 +293,40 @@ impl ShipState {
     pub fn alive(&self) -> bool {
         self.respawn_ticks == 0
     }
+
+    /// Position `[x, y]` in arena units.
+    pub fn pos(&self) -> [f32; 2] {
+        [dequantize(self.x), dequantize(self.y)]
+    }
+
+    /// Velocity `[vx, vy]` in arena units per second.
+    pub fn vel(&self) -> [f32; 2] {
+        [dequantize(self.vx), dequantize(self.vy)]
+    }
+
+    /// Facing, radians.
+    pub fn aim_radians(&self) -> f32 {
+        dequantize_aim(self.aim)
+    }
 }
 
-type ShipTuple = (u32, f32, f32, f32, f32, f32, u16, u16);
+type ShipTuple = (u32, i32, i32, i32, i32, u16, u16, u16, u32);
 
 impl From<ShipTuple> for ShipState {
-    fn from((id, x, y, vx, vy, aim, health, respawn_ticks): ShipTuple) -> Self {
-        Self { id, pos: [x, y], vel: [vx, vy], aim, health, respawn_ticks }
+    fn from((id, x, y, vx, vy, aim, health, respawn_ticks, ack): ShipTuple) -> Self {
+        Self { id, x, y, vx, vy, aim, health, respawn_ticks, ack }
     }
 }
 
 impl From<ShipState> for ShipTuple {
     fn from(s: ShipState) -> Self {
-        (s.id, s.pos[0], s.pos[1], s.vel[0], s.vel[1], s.aim, s.health, s.respawn_ticks)
+        (s.id, s.x, s.y, s.vx, s.vy, s.aim, s.health, s.respawn_ticks, s.ack)
     }
 }
 
-/// One projectile's state. On the wire it is an array in this exact order:
-/// `[id, owner, seq, x, y, vx, vy]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One projectile's state, quantized like ships. On the wire it is an array of integers in this exact
+/// order: `[id, owner, seq, x, y, vx, vy]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ProjectileTuple", into = "ProjectileTuple")]
 pub struct ProjectileState {
     /// Projectile id, unique within the room.
@@ -281,23 +336,34 @@ pub struct ProjectileState {
     /// The sequence number of the owner's input that fired it, so the owner can match it with the
     /// projectile it predicted.
     pub seq: u32,
-    /// Position `[x, y]`.
-    pub pos: [f32; 2],
-    /// Velocity `[vx, vy]`, units per second.
-    pub vel: [f32; 2],
+    /// Position, 1/8 units.
+    pub x: i32,
+    /// Position, 1/8 units.
+    pub y: i32,
+    /// Velocity, 1/8 units per second.
+    pub vx: i32,
+    /// Velocity, 1/8 units per second.
+    pub vy: i32,
 }
 
-type ProjectileTuple = (u32, u32, u32, f32, f32, f32, f32);
+impl ProjectileState {
+    /// Position `[x, y]` in arena units.
+    pub fn pos(&self) -> [f32; 2] {
+        [dequantize(self.x), dequantize(self.y)]
+    }
+}
+
+type ProjectileTuple = (u32, u32, u32, i32, i32, i32, i32);
 
 impl From<ProjectileTuple> for ProjectileState {
     fn from((id, owner, seq, x, y, vx, vy): ProjectileTuple) -> Self {
-        Self { id, owner, seq, pos: [x, y], vel: [vx, vy] }
+        Self { id, owner, seq, x, y, vx, vy }
     }
 }
 
 impl From<ProjectileState> for ProjectileTuple {
     fn from(p: ProjectileState) -> Self {
-        (p.id, p.owner, p.seq, p.pos[0], p.pos[1], p.vel[0], p.vel[1])
+        (p.id, p.owner, p.seq, p.x, p.y, p.vx, p.vy)
     }
 }
 

@@ -18,6 +18,9 @@ use crate::sim::geometry::Rect;
 pub const TUNING_FILE: &str = "tuning.toml";
 /// The maps folder, inside the assets folder.
 pub const MAPS_DIR: &str = "maps";
+/// The most pickups a map may have.
+pub const MAX_PICKUPS: usize = 53;
+
 /// The map played when `--map` is not given.
 pub const DEFAULT_MAP: &str = "crossroads";
 
@@ -348,8 +351,9 @@ impl Map {
         }
         place("spawn_points", &file.spawn_points, r)?;
         place("pickups", &file.pickups, tuning.pickup.radius.min(r))?;
-        if file.pickups.len() > 64 {
-            return Err(c.fail("pickups", "at most 64 pickups".into()));
+        // Snapshots carry pickups as a bit set that JavaScript clients read as a double: 53 bits.
+        if file.pickups.len() > MAX_PICKUPS {
+            return Err(c.fail("pickups", format!("at most {MAX_PICKUPS} pickups")));
         }
         Ok(Self {
             name: name.to_owned(),

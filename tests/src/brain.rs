@@ -62,11 +62,11 @@ impl Brain {
         let (Behavior::Fight, Some(me), Some(snapshot)) = (self.behavior, me, view.snapshot) else {
             return Input { seq, movement: wander.to_array(), aim: self.heading, buttons: 0 };
         };
-        let pos = Vec2::from_array(me.pos);
+        let pos = Vec2::from_array(me.pos());
         let enemies = snapshot.ships.iter().filter(|s| s.id != view.me && s.alive());
         let target = enemies.min_by(|a, b| {
-            let da = Vec2::from_array(a.pos).distance_squared(pos);
-            let db = Vec2::from_array(b.pos).distance_squared(pos);
+            let da = Vec2::from_array(a.pos()).distance_squared(pos);
+            let db = Vec2::from_array(b.pos()).distance_squared(pos);
             da.total_cmp(&db)
         });
 
@@ -75,15 +75,15 @@ impl Brain {
             .map
             .pickups
             .iter()
-            .zip(&snapshot.pickups)
-            .filter(|(_, up)| **up)
-            .map(|(p, _)| Vec2::from_array(*p))
+            .enumerate()
+            .filter(|(i, _)| snapshot.pickup_up(*i))
+            .map(|(_, p)| Vec2::from_array(*p))
             .min_by(|a, b| a.distance_squared(pos).total_cmp(&b.distance_squared(pos)));
 
         let mut desired = match (hurt, pickup, target) {
             (true, Some(p), _) => (p - pos).normalize_or_zero(),
             (_, _, Some(t)) => {
-                let to = Vec2::from_array(t.pos) - pos;
+                let to = Vec2::from_array(t.pos()) - pos;
                 let dist = to.length();
                 let along = to.normalize_or_zero();
                 // Close in, back off, or circle at the preferred range.
@@ -97,8 +97,12 @@ impl Brain {
 
         let (aim, buttons) = match target {
             Some(t) => {
-                let aim_at =
-                    lead(pos, Vec2::from_array(t.pos), Vec2::from_array(t.vel), view.tuning.projectile_speed);
+                let aim_at = lead(
+                    pos,
+                    Vec2::from_array(t.pos()),
+                    Vec2::from_array(t.vel()),
+                    view.tuning.projectile_speed,
+                );
                 let aim = (aim_at - pos).to_angle();
                 let ready = self
                     .last_fire_seq
@@ -193,11 +197,10 @@ mod tests {
         for (id, x) in [(1, 200.0), (2, 1000.0), (3, 1500.0)] {
             snap.ships.push(arena_protocol::ShipState {
                 id,
-                pos: [x, 500.0],
-                vel: [0.0, 0.0],
-                aim: 0.0,
+                x: arena_protocol::quantize(x),
+                y: arena_protocol::quantize(500.0),
                 health: 100,
-                respawn_ticks: 0,
+                ..Default::default()
             });
         }
         let mut brain = Brain::new(Behavior::Fight, 1);
@@ -224,11 +227,10 @@ mod tests {
         for (id, x) in [(1, 200.0), (2, 800.0)] {
             snap.ships.push(arena_protocol::ShipState {
                 id,
-                pos: [x, 500.0],
-                vel: [0.0, 0.0],
-                aim: 0.0,
+                x: arena_protocol::quantize(x),
+                y: arena_protocol::quantize(500.0),
                 health: 100,
-                respawn_ticks: 0,
+                ..Default::default()
             });
         }
         let mut brain = Brain::new(Behavior::Fight, 1);

@@ -53,6 +53,8 @@ export class Game {
   private alpha = 0;
   private stopped = false;
   private remoteSamples: { tick: number; id: number; x: number; y: number }[] = [];
+  /** The latest scores ([id, kills, deaths]); snapshots carry them only when they change. */
+  private scores: [number, number, number][] = [];
   private lastAim = 0;
   readonly consoleErrors: string[] = [];
 
@@ -165,6 +167,7 @@ export class Game {
     const w = this.welcome;
     if (!w || !this.buffer || !this.predictor) return;
     this.buffer.push(s, performance.now());
+    if (s.scores.length > 0) this.scores = s.scores;
     this.predictor.reconcile(
       s.ships.find((ship) => ship.id === w.player_id),
       s.acks.get(w.player_id) ?? 0,
@@ -289,7 +292,7 @@ export class Game {
       .map((q) => ({ x: q.x, y: q.y, owner: q.owner }));
     for (const s of this.shots) projectiles.push({ x: s.x, y: s.y, owner: w.player_id });
     this.renderer.resize(j.map);
-    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? [] });
+    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0 });
   }
 
   private updateHud(now: number): void {
@@ -298,7 +301,7 @@ export class Game {
     if (!latest) return;
     const mine = latest.ships.find((s) => s.id === w.player_id);
     setText("hud-health", `♥ ${mine?.health ?? 0}`);
-    const score = latest.scores.find((s) => s[0] === w.player_id);
+    const score = this.scores.find((s) => s[0] === w.player_id);
     setText("hud-score", `${score?.[1] ?? 0} kills · ${score?.[2] ?? 0} deaths`);
     const arrived = this.buffer!.history[this.buffer!.history.length - 1]!.at;
     const serverTick = latest.tick + (now - arrived) / (1000 / w.tick_rate);
@@ -312,7 +315,7 @@ export class Game {
     const board = this.controls.scoreboard || latest.phase === "results";
     show("scoreboard", board);
     if (board) {
-      const rows = latest.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.names.get(id) ?? `#${id}` }));
+      const rows = this.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.names.get(id) ?? `#${id}` }));
       renderScores(rows, w.player_id, latest.phase === "results" ? "Final scores" : "Scores");
     }
   }
@@ -347,7 +350,7 @@ export class Game {
         health: s.health,
         alive: s.respawnTicks === 0,
       })),
-      scores: latest?.scores ?? [],
+      scores: this.scores,
       projectiles: latest?.projectiles.length ?? 0,
       predictedShots: this.shots.length,
       ping: this.ping,

@@ -5,6 +5,8 @@
 import type { Projectile, Ship, Snapshot } from "./protocol";
 
 export const MAX_EXTRAPOLATION_MS = 100;
+/** Snapshots over which the clock offset is the minimum (2 s at 30 Hz). */
+export const OFFSET_WINDOW = 60;
 /** Snapshots kept (10 s at 30 Hz): enough to interpolate, and to measure interpolation error after the fact. */
 export const HISTORY = 300;
 
@@ -16,8 +18,10 @@ export interface Timed {
 
 export class SnapshotBuffer {
   readonly history: Timed[] = [];
-  /** Estimated local time of server tick 0, ms (receive time minus tick time, lowest recent value). */
+  /** Estimated local time of server tick 0, ms: the lowest recent (receive time − tick time). */
   private offset = Number.NaN;
+  /** Recent (receive time − tick time) values; their minimum is the least-delayed arrival. */
+  private readonly candidates: number[] = [];
   /** Smoothed arrival jitter, ms. */
   jitter = 0;
   /** Current render delay, ms. */
@@ -36,12 +40,11 @@ export class SnapshotBuffer {
     this.history.push({ snap, at });
     if (this.history.length > HISTORY) this.history.shift();
     const candidate = at - snap.tick * this.tickMs;
-    if (Number.isNaN(this.offset) || candidate < this.offset) {
-      this.offset = candidate;
-    } else {
-      // Let the estimate creep up slowly so a clock drift or a route change is followed.
-      this.offset += (candidate - this.offset) * 0.002;
-    }
+    // A window, not an all-time minimum: after a clock drift, a route change or a server that skipped
+    // ticks, the estimate follows within OFFSET_WINDOW snapshots instead of reading it as jitter forever.
+    this.candidates.push(candidate);
+    if (this.candidates.length > OFFSET_WINDOW) this.candidates.shift();
+    this.offset = Math.min(...this.candidates);
     const lateness = candidate - this.offset;
     this.jitter += (lateness - this.jitter) * 0.1;
     const target = 2 * this.snapshotMs + 2 * this.jitter;

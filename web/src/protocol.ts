@@ -3,7 +3,11 @@
 // other module knows the wire shape.
 import { decode, encode } from "@msgpack/msgpack";
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** Positions and velocities travel as integers in 1/8 units (see protocol/README.md). */
+export const POSITION_SCALE = 8;
+/** Aim travels as 1/65536 turns. */
+export const AIM_STEPS = 65536;
 export const FIRE = 1;
 
 export type Vec2 = [number, number];
@@ -86,11 +90,17 @@ export interface Snapshot {
   acks: Map<number, number>;
   ships: Ship[];
   projectiles: Projectile[];
-  pickups: boolean[];
+  /** Bit i set: the map's pickup i is available. */
+  pickups: number;
   phase: Phase;
   endsTick: number;
-  /** [id, kills, deaths] */
+  /** [id, kills, deaths]; empty when unchanged since the previous snapshot. */
   scores: [number, number, number][];
+}
+
+/** Whether pickup `i` is available in a snapshot's bit set. */
+export function pickupUp(bits: number, i: number): boolean {
+  return Math.floor(bits / 2 ** i) % 2 === 1;
 }
 
 export type GameEvent =
@@ -183,33 +193,32 @@ export function decodeServer(bytes: Uint8Array | ArrayBuffer): ServerMsg {
 
 function decodeSnapshot(raw: Record<string, unknown>): Snapshot {
   const acks = new Map<number, number>();
-  for (const pair of array(raw.acks, "acks")) {
-    const [id, seq] = nums(pair, 2, "ack") as [number, number];
-    acks.set(id, seq);
-  }
+  const q = POSITION_SCALE;
   const ships = array(raw.ships, "ships").map((s) => {
-    const [id, x, y, vx, vy, aim, health, respawnTicks] = nums(s, 8, "ship") as [
-      number, number, number, number, number, number, number, number,
+    const [id, x, y, vx, vy, aim, health, respawnTicks, ack] = nums(s, 9, "ship") as [
+      number, number, number, number, number, number, number, number, number,
     ];
-    return { id, x, y, vx, vy, aim, health, respawnTicks };
+    acks.set(id, ack);
+    return { id, x: x / q, y: y / q, vx: vx / q, vy: vy / q, aim: (aim / AIM_STEPS) * 2 * Math.PI, health, respawnTicks };
   });
   const projectiles = array(raw.projectiles, "projectiles").map((p) => {
     const [id, owner, seq, x, y, vx, vy] = nums(p, 7, "projectile") as [
       number, number, number, number, number, number, number,
     ];
-    return { id, owner, seq, x, y, vx, vy };
+    return { id, owner, seq, x: x / q, y: y / q, vx: vx / q, vy: vy / q };
   });
   const match = raw.match;
   if (!isRecord(match) || typeof match.phase !== "string" || typeof match.ends_tick !== "number") {
     throw new ProtocolError("match: expected {phase, ends_tick}");
   }
+  if (typeof raw.pickups !== "number") throw new ProtocolError("pickups: expected a bit set");
   return {
     t: "snapshot",
     tick: Number(raw.tick),
     acks,
     ships,
     projectiles,
-    pickups: array(raw.pickups, "pickups").map(Boolean),
+    pickups: raw.pickups,
     phase: match.phase as Phase,
     endsTick: match.ends_tick,
     scores: array(raw.scores, "scores").map((s) => nums(s, 3, "score") as [number, number, number]),

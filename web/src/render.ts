@@ -1,6 +1,6 @@
 // Draws a frame on the canvas: the arena scaled to fit the window (crisp at any devicePixelRatio),
 // walls, pickups, projectiles, and ships with names and health bars.
-import type { MapInfo, TuningInfo } from "./protocol";
+import { type MapInfo, pickupUp, type TuningInfo } from "./protocol";
 
 export interface ShipView {
   id: number;
@@ -23,7 +23,8 @@ export interface Frame {
   tuning: TuningInfo;
   ships: ShipView[];
   projectiles: ProjectileView[];
-  pickups: boolean[];
+  /** Bit set of available pickups. */
+  pickups: number;
 }
 
 export function colorFor(id: number): string {
@@ -102,7 +103,7 @@ export class Renderer {
     for (const [x, y, ww, hh] of map.walls) ctx.fillRect(x, y, ww, hh);
 
     map.pickups.forEach(([x, y], i) => {
-      const up = frame.pickups[i] ?? false;
+      const up = pickupUp(frame.pickups, i);
       ctx.globalAlpha = up ? 1 : 0.2;
       ctx.fillStyle = "#56d364";
       const r = tuning.pickup_radius * 0.6;

@@ -1,7 +1,7 @@
 // The server's movement rules, mirrored for client-side prediction (server/src/sim/systems.rs
 // `step_ship`, server/src/sim/geometry.rs). The numbers come from the server's `welcome`, so the two
 // cannot drift apart; only float precision differs (f32 there, f64 here), which reconciliation absorbs.
-import type { MapInfo, TuningInfo, Vec2 } from "./protocol";
+import { type MapInfo, POSITION_SCALE, type TuningInfo, type Vec2 } from "./protocol";
 
 export interface Body {
   x: number;
@@ -87,6 +87,16 @@ export function stepShip(b: Body, movement: Vec2, tuning: TuningInfo, map: MapIn
     b.x = cx;
     b.y = cy;
   }
+  // The server keeps ship state on the wire's 1/8-unit grid; rounding the same way keeps prediction exact.
+  b.x = onGrid(b.x);
+  b.y = onGrid(b.y);
+  b.vx = onGrid(b.vx);
+  b.vy = onGrid(b.vy);
+}
+
+/** Rounds to the 1/8-unit grid, halves away from zero (as Rust's `f32::round`). */
+export function onGrid(v: number): number {
+  return (Math.sign(v) * Math.round(Math.abs(v) * POSITION_SCALE)) / POSITION_SCALE;
 }
 
 /** Whether a point is inside (or within `r` of) any wall or outside the arena. */

@@ -27,7 +27,7 @@ function ship(b: Body, id = 1): Ship {
 }
 
 function snapshot(tick: number, ships: Ship[]): Snapshot {
-  return { t: "snapshot", tick, acks: new Map(), ships, projectiles: [], pickups: [], phase: "warmup", endsTick: 0, scores: [] };
+  return { t: "snapshot", tick, acks: new Map(), ships, projectiles: [], pickups: 0, phase: "warmup", endsTick: 0, scores: [] };
 }
 
 /** Inputs that steer around and into the wall. */
@@ -150,4 +150,17 @@ test("the buffer renders about two snapshot intervals behind and adapts to jitte
   // Interpolated positions fall on the line the ship travels.
   const s = steady.ships(steady.renderTick(now))[0];
   assert.ok(s && Math.abs(s.x - steady.renderTick(now)) < 1e-6);
+});
+
+test("a jump in the server's tick timing is followed, not taken for jitter", () => {
+  const tickMs = 1000 / 60;
+  const buffer = new SnapshotBuffer(tickMs, 1000 / 30);
+  for (let i = 0; i < 450; i++) {
+    // A third of the way in, the server skips 30 ticks: later ticks arrive 500 ms "late" for their number.
+    const tick = i * 2;
+    const skew = i >= 150 ? 500 : 0;
+    buffer.push(snapshot(tick, []), 1000 + tick * tickMs + 40 + skew);
+  }
+  assert.ok(buffer.jitter < 5, `jitter ${buffer.jitter}`);
+  assert.ok(Math.abs(buffer.delay - 2 * (1000 / 30)) < 5, `delay ${buffer.delay}`);
 });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { decodeServer, PROTOCOL_VERSION } from "../src/protocol";
+import { decodeServer, PROTOCOL_VERSION, pickupUp } from "../src/protocol";
 
 const dir = join(process.cwd(), "..", "protocol", "fixtures");
 const names = readdirSync(dir)
@@ -44,10 +44,15 @@ test("the snapshot fixture becomes named records", () => {
   if (msg.t !== "snapshot") return;
   assert.equal(msg.tick, 1234);
   assert.equal(msg.acks.get(7), 41);
-  assert.deepEqual(msg.ships[0], { id: 3, x: 100.5, y: 200.25, vx: -30, vy: 0, aim: 3, health: 75, respawnTicks: 0 });
+  assert.equal(msg.acks.get(3), 1200);
+  const ship = msg.ships[0]!;
+  assert.deepEqual({ ...ship, aim: 0 }, { id: 3, x: 100.5, y: 200.25, vx: -30, vy: 0, aim: 0, health: 75, respawnTicks: 0 });
+  assert.ok(Math.abs(ship.aim - (31291 / 65536) * 2 * Math.PI) < 1e-12);
   assert.equal(msg.ships[1]?.respawnTicks, 90);
+  assert.equal(msg.ships[1]?.aim, 1.5 * Math.PI);
   assert.deepEqual(msg.projectiles[0], { id: 12, owner: 3, seq: 1198, x: 150, y: 200, vx: 900, vy: 0 });
-  assert.deepEqual(msg.pickups, [true, false]);
+  assert.equal(pickupUp(msg.pickups, 0), true);
+  assert.equal(pickupUp(msg.pickups, 1), false);
   assert.equal(msg.phase, "playing");
   assert.equal(msg.endsTick, 9000);
   assert.deepEqual(msg.scores, [[3, 4, 1], [7, 1, 4]]);
@@ -55,7 +60,7 @@ test("the snapshot fixture becomes named records", () => {
 
 test("garbage is a protocol error, not a crash", () => {
   assert.throws(() => decodeServer(new Uint8Array([0xc1])), /not MessagePack/);
-  assert.throws(() => decodeServer(encode({ t: "snapshot", tick: 1 })), /acks/);
+  assert.throws(() => decodeServer(encode({ t: "snapshot", tick: 1 })), /ships/);
   assert.throws(() => decodeServer(encode({ t: "teleport" })), /unknown message type/);
   assert.throws(() => decodeServer(encode([1, 2, 3])), /not a message map/);
 });

@@ -148,6 +148,9 @@ pub struct Room {
     encoded: Vec<u8>,
     events: Vec<GameEvent>,
     metrics: RoomMetrics,
+    /// The scores last sent, and snapshots since: scores go out when they change, and once a second.
+    last_scores: Vec<[u32; 3]>,
+    snapshots_since_scores: u64,
 }
 
 /// The metric handles a room updates (cheap clones of the server's).
@@ -185,6 +188,8 @@ impl Room {
             snapshot: Snapshot::default(),
             encoded: Vec::with_capacity(2048),
             events: Vec::new(),
+            last_scores: Vec::new(),
+            snapshots_since_scores: 0,
             metrics: {
                 let m = lobby.metrics();
                 RoomMetrics {
@@ -410,6 +415,13 @@ impl Room {
             return;
         }
         self.sim.write_snapshot(&mut self.snapshot);
+        self.snapshots_since_scores += 1;
+        if self.snapshot.scores == self.last_scores && self.snapshots_since_scores < self.snapshot_rate {
+            self.snapshot.scores.clear();
+        } else {
+            self.last_scores.clone_from(&self.snapshot.scores);
+            self.snapshots_since_scores = 0;
+        }
         self.encoded.clear();
         // `ServerMsg::Snapshot` owns its snapshot, so encode a borrowed view with the same shape instead
         // of moving the reusable snapshot in and out of an enum.
@@ -450,10 +462,9 @@ impl serde::Serialize for SnapshotMsg<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let s = self.0;
-        let mut out = serializer.serialize_struct("Snapshot", 8)?;
+        let mut out = serializer.serialize_struct("Snapshot", 7)?;
         out.serialize_field("t", "snapshot")?;
         out.serialize_field("tick", &s.tick)?;
-        out.serialize_field("acks", &s.acks)?;
         out.serialize_field("ships", &s.ships)?;
         out.serialize_field("projectiles", &s.projectiles)?;
         out.serialize_field("pickups", &s.pickups)?;

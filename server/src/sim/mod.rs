@@ -20,7 +20,9 @@ pub mod systems;
 
 use std::sync::Arc;
 
-use arena_protocol::{GameEvent, Input, MatchState, Phase, ProjectileState, ShipState, Snapshot};
+use arena_protocol::{
+    GameEvent, Input, MatchState, Phase, ProjectileState, ShipState, Snapshot, quantize, quantize_aim,
+};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use rand::SeedableRng;
@@ -159,25 +161,25 @@ impl Simulation {
     pub fn write_snapshot(&mut self, snapshot: &mut Snapshot) {
         let now = self.tick();
         snapshot.tick = now;
-        snapshot.acks.clear();
         snapshot.ships.clear();
         snapshot.projectiles.clear();
-        snapshot.pickups.clear();
         snapshot.scores.clear();
         let mut ships =
             self.world
                 .query::<(&Ship, &Position, &Velocity, &Controls, &InputQueue, &Health, Option<&Dead>)>();
         for (ship, pos, vel, controls, queue, health, dead) in ships.iter(&self.world) {
-            snapshot.acks.push([ship.player, queue.last_applied()]);
             let respawn_ticks =
                 dead.map_or(0, |d| d.respawn_at.saturating_sub(now).clamp(1, u64::from(u16::MAX)) as u16);
             snapshot.ships.push(ShipState {
                 id: ship.player,
-                pos: pos.0.to_array(),
-                vel: vel.0.to_array(),
-                aim: controls.aim,
+                x: quantize(pos.0.x),
+                y: quantize(pos.0.y),
+                vx: quantize(vel.0.x),
+                vy: quantize(vel.0.y),
+                aim: quantize_aim(controls.aim),
                 health: health.0,
                 respawn_ticks,
+                ack: queue.last_applied(),
             });
         }
         let mut projectiles = self.world.query::<(&Projectile, &Position, &Velocity)>();
@@ -186,11 +188,20 @@ impl Simulation {
                 id: p.id,
                 owner: p.owner,
                 seq: p.seq,
-                pos: pos.0.to_array(),
-                vel: vel.0.to_array(),
+                x: quantize(pos.0.x),
+                y: quantize(pos.0.y),
+                vx: quantize(vel.0.x),
+                vy: quantize(vel.0.y),
             });
         }
-        snapshot.pickups.extend(self.world.resource::<Pickups>().0.iter().map(Option::is_none));
+        snapshot.pickups = self
+            .world
+            .resource::<Pickups>()
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(i, state)| *i < 64 && state.is_none())
+            .fold(0u64, |bits, (i, _)| bits | (1 << i));
         let clock = self.world.resource::<MatchClock>();
         snapshot.match_state = MatchState { phase: clock.phase, ends_tick: clock.ends_at };
         snapshot

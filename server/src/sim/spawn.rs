@@ -7,6 +7,11 @@ use rand_chacha::ChaCha8Rng;
 /// The spawn point farthest from every enemy (the largest distance to the nearest one). With no enemies,
 /// a random spawn point; ties go to the first. `points` is never empty (the map is validated).
 pub fn farthest_spawn(points: &[Vec2], enemies: &[Vec2], rng: &mut ChaCha8Rng) -> Vec2 {
+    // Ships live on the wire's 1/8-unit grid from their first tick.
+    super::systems::on_grid(pick_spawn(points, enemies, rng))
+}
+
+fn pick_spawn(points: &[Vec2], enemies: &[Vec2], rng: &mut ChaCha8Rng) -> Vec2 {
     if enemies.is_empty() || points.len() == 1 {
         return points.get(rng.random_range(0..points.len().max(1))).copied().unwrap_or(Vec2::ZERO);
     }

@@ -195,7 +195,13 @@ pub fn step_ship(
         }
         pos = clamped;
     }
-    (pos, vel)
+    // State lives on the wire's 1/8-unit grid, so a client that rounds the same way predicts exactly.
+    (on_grid(pos), on_grid(vel))
+}
+
+/// Rounds a vector to the protocol's position grid (see `arena_protocol::POSITION_SCALE`).
+pub fn on_grid(v: Vec2) -> Vec2 {
+    (v * arena_protocol::POSITION_SCALE).round() / arena_protocol::POSITION_SCALE
 }
 
 /// Fires a projectile for each living ship whose fresh input holds fire and whose gun is ready. Not

@@ -1,0 +1,99 @@
+//! Micro-benchmarks of the tick path: encoding one snapshot (16, 64 and 256 ships with projectiles),
+//! and one room tick with 16 players moving, aiming and firing.
+//!
+//! Run with `cargo bench -p arena-server --bench tick`.
+
+#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use arena_protocol::{Buttons, Input, ProjectileState, ShipState, Snapshot};
+use arena_server::GameData;
+use arena_server::sim::Simulation;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+fn game() -> Arc<GameData> {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    Arc::new(GameData::load(&assets, "crossroads").expect("assets"))
+}
+
+fn snapshot(ships: u32) -> Snapshot {
+    Snapshot {
+        tick: 123_456,
+        ships: (0..ships)
+            .map(|i| ShipState {
+                id: 1000 + i,
+                x: 4000 + 37 * i as i32,
+                y: 3000 + 53 * i as i32,
+                vx: -2560 + 11 * i as i32,
+                vy: 1200,
+                aim: (i * 997) as u16,
+                health: 75,
+                respawn_ticks: 0,
+                ack: 40_000 + i,
+            })
+            .collect(),
+        projectiles: (0..ships * 2)
+            .map(|i| ProjectileState {
+                id: i,
+                owner: 1000 + i / 2,
+                seq: 39_000 + i,
+                x: 5000 + 7 * i as i32,
+                y: 2000,
+                vx: 7200,
+                vy: -300,
+            })
+            .collect(),
+        pickups: 0b1011,
+        scores: Vec::new(),
+        ..Default::default()
+    }
+}
+
+fn encode_snapshot(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_snapshot");
+    for ships in [16u32, 64, 256] {
+        let msg = arena_protocol::ServerMsg::Snapshot(snapshot(ships));
+        let mut buf = Vec::with_capacity(64 * 1024);
+        group.bench_with_input(BenchmarkId::from_parameter(ships), &msg, |b, msg| {
+            b.iter(|| {
+                buf.clear();
+                arena_protocol::encode_into(black_box(msg), &mut buf).expect("encode");
+                black_box(buf.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn room_tick(c: &mut Criterion) {
+    let mut sim = Simulation::new(game(), 60, 1);
+    let ships: Vec<_> = (1..=16).map(|p| sim.add_player(p)).collect();
+    let mut seq = 0u32;
+    let mut snap = Snapshot::default();
+    c.bench_function("room_tick_16_fighting", |b| {
+        b.iter(|| {
+            seq += 1;
+            for (i, &ship) in ships.iter().enumerate() {
+                let angle = seq as f32 / 30.0 + i as f32;
+                sim.push_input(
+                    ship,
+                    Input {
+                        seq,
+                        movement: [angle.cos(), angle.sin()],
+                        aim: angle * 3.0,
+                        buttons: Buttons::FIRE,
+                    },
+                );
+            }
+            sim.step();
+            sim.write_snapshot(&mut snap);
+            black_box(snap.ships.len())
+        })
+    });
+}
+
+criterion_group!(benches, encode_snapshot, room_tick);
+criterion_main!(benches);
