@@ -3,7 +3,6 @@
 //!
 //! Run with `cargo bench -p arena-server --bench tick`.
 
-#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
 
 use std::hint::black_box;
 use std::path::Path;
