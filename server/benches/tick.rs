@@ -3,7 +3,6 @@
 //!
 //! Run with `cargo bench -p arena-server --bench tick`.
 
-
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
