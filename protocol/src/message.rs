@@ -466,6 +466,9 @@ pub enum ErrorCode {
     Flooding,
     /// The server is shutting down. Fatal.
     ShuttingDown,
+    /// Nothing came from the client (not even a pong to the server's pings) for the server's idle
+    /// timeout. Fatal.
+    Idle,
     /// The room closed on an internal error. The client may join another.
     RoomClosed,
 }
@@ -502,12 +505,13 @@ impl ErrorCode {
             Self::TooSlow => "too_slow",
             Self::Flooding => "flooding",
             Self::ShuttingDown => "shutting_down",
+            Self::Idle => "idle",
             Self::RoomClosed => "room_closed",
         }
     }
 
     /// Every code, in declaration order (for tests and documentation).
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::VersionMismatch,
         Self::Malformed,
         Self::UnknownMessage,
@@ -523,6 +527,7 @@ impl ErrorCode {
         Self::TooSlow,
         Self::Flooding,
         Self::ShuttingDown,
+        Self::Idle,
         Self::RoomClosed,
     ];
 }

@@ -83,6 +83,39 @@ pub struct Args {
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     pub sim_jitter: Duration,
 
+    /// Largest WebSocket message a client may send, bytes (256 to 1 MiB). Enforced while reading, before
+    /// a large message is buffered; a client over it is dropped with `too_large`.
+    #[arg(long, default_value_t = arena_protocol::MAX_CLIENT_MESSAGE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(256..=1_048_576))]
+    pub max_message_bytes: usize,
+
+    /// Most open game connections in all; more are refused with HTTP 503.
+    #[arg(long, default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+
+    /// Most open game connections from one IP address; more are refused with HTTP 429. Loopback is
+    /// exempt unless `--limit-loopback` is given, so local load tests are not capped.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections_per_ip: u32,
+
+    /// Apply `--max-connections-per-ip` to loopback connections too.
+    #[arg(long)]
+    pub limit_loopback: bool,
+
+    /// Close a connection that sends nothing for this long (the server pings every third of it, and
+    /// clients answer pings by themselves), e.g. `30s`.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Messages per second a client may send on average (default: twice the tick rate plus 20). Excess
+    /// messages are dropped; a client over the rate for 3 s is disconnected with `flooding`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub message_rate: Option<u32>,
+
+    /// A page origin (e.g. `https://friends.example`) allowed to open the game socket, besides the
+    /// server's own pages and localhost. Repeat for more. Other cross-site pages get HTTP 403.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+
     /// Seed for every random choice of the simulation (spawn points). Rooms derive their own seeds from
     /// it in creation order, so a run can be replayed. Default: a random seed, printed at start.
     #[arg(long)]
@@ -111,7 +144,7 @@ pub enum ConfigError {
         tick: u16,
     },
     /// A grace period is absurdly long.
-    #[error("{flag} must be between 0s and 1h, is {value:?}")]
+    #[error("{flag} is out of range (0s to 1h; --idle-timeout at least 1s): {value:?}")]
     Grace {
         /// The flag.
         flag: &'static str,
@@ -142,6 +175,8 @@ pub struct Config {
     pub map: String,
     /// Simulated latency and jitter (zero = off).
     pub link: crate::conditioner::LinkConditioner,
+    /// Per-client limits.
+    pub limits: crate::limits::Limits,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -166,6 +201,9 @@ impl Config {
         if args.reconnect_grace > hour {
             return Err(ConfigError::Grace { flag: "--reconnect-grace", value: args.reconnect_grace });
         }
+        if args.idle_timeout < Duration::from_secs(1) || args.idle_timeout > hour {
+            return Err(ConfigError::Grace { flag: "--idle-timeout", value: args.idle_timeout });
+        }
         let five = Duration::from_secs(5);
         if args.sim_latency > five || args.sim_jitter > five || args.sim_jitter > args.sim_latency {
             return Err(ConfigError::Conditioner);
@@ -179,6 +217,19 @@ impl Config {
             reconnect_grace: args.reconnect_grace,
             map: args.map.clone(),
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
+            limits: {
+                let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
+                crate::limits::Limits {
+                    max_message_bytes: args.max_message_bytes,
+                    max_connections: args.max_connections,
+                    max_connections_per_ip: args.max_connections_per_ip,
+                    limit_loopback: args.limit_loopback,
+                    idle_timeout: args.idle_timeout,
+                    message_rate: rate,
+                    message_burst: rate,
+                    allowed_origins: args.allowed_origins.clone(),
+                }
+            },
             seed: args.seed.unwrap_or(random_seed),
             assets: args.assets.clone(),
             web: args.web.clone(),
@@ -238,6 +289,13 @@ mod tests {
             "--reconnect-grace",
             "--sim-latency",
             "--sim-jitter",
+            "--max-message-bytes",
+            "--max-connections",
+            "--max-connections-per-ip",
+            "--limit-loopback",
+            "--idle-timeout",
+            "--message-rate",
+            "--allowed-origin",
             "--seed",
             "--assets",
             "--web",

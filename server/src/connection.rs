@@ -8,16 +8,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_protocol::{
-    ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome, decode,
-};
+use arena_protocol::codec::decode_with_limit;
+use arena_protocol::{ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::{CancellationToken, PollSender};
 use tracing::{debug, info};
 
+use crate::limits::{FLOOD_GRACE, RateLimiter, Verdict};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::metrics::Disconnect;
 use crate::outbox::{Outbox, OutboxReceiver};
@@ -32,6 +33,7 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Serves one upgraded WebSocket until either side closes it or the server shuts down.
 pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationToken) {
     let link = lobby.config().link;
+    let ping_every = lobby.config().limits.idle_timeout / 3;
     let metrics_lobby = Arc::clone(&lobby);
     let metrics = metrics_lobby.metrics();
     metrics.connections.increment(1.0);
@@ -41,8 +43,13 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
     let mut session =
         Session { lobby: Arc::clone(&lobby), outbox: Arc::clone(&outbox), player: None, room: None };
     if link.is_off() {
-        let writer =
-            tokio::spawn(write_loop(sink, outbox_rx, Arc::clone(&outbox), WriterMetrics::of(&lobby)));
+        let writer = tokio::spawn(write_loop(
+            sink,
+            outbox_rx,
+            Arc::clone(&outbox),
+            WriterMetrics::of(&lobby),
+            ping_every,
+        ));
         read_loop(stream, &mut session, &shutdown).await;
         session.finish();
         if let Err(err) = writer.await {
@@ -74,6 +81,7 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
             outbox_rx,
             Arc::clone(&outbox),
             WriterMetrics::of(&lobby),
+            ping_every,
         ));
         let delayed_stream = futures_util::stream::poll_fn(move |cx| in_rx.poll_recv(cx));
         read_loop(Box::pin(delayed_stream), &mut session, &shutdown).await;
@@ -118,10 +126,13 @@ where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let outbox = Arc::clone(&session.outbox);
-    let (messages_in, bytes_in) = {
+    let (messages_in, bytes_in, messages_dropped) = {
         let m = session.lobby.metrics();
-        (m.messages_in.clone(), m.bytes_in.clone())
+        (m.messages_in.clone(), m.bytes_in.clone(), m.messages_dropped.clone())
     };
+    let limits = session.lobby.config().limits.clone();
+    let mut limiter = RateLimiter::new(limits.message_rate, limits.message_burst);
+    let mut idle_at = Instant::now() + limits.idle_timeout;
     loop {
         let frame = tokio::select! {
             biased;
@@ -130,14 +141,40 @@ where
                 outbox.close(ErrorCode::ShuttingDown, "the server is shutting down".into());
                 return;
             }
+            () = sleep_until(idle_at) => {
+                let secs = limits.idle_timeout.as_secs_f32();
+                outbox.close(ErrorCode::Idle, format!("nothing was received for {secs} s"));
+                return;
+            }
             frame = stream.next() => frame,
         };
+        let now = Instant::now();
+        idle_at = now + limits.idle_timeout;
+        // Every frame counts, pings included: a ping flood costs pongs.
+        if let Some(Ok(Message::Binary(_) | Message::Text(_) | Message::Ping(_) | Message::Pong(_))) = &frame
+        {
+            match limiter.check(now) {
+                Verdict::Allow => {}
+                Verdict::Drop => {
+                    messages_dropped.increment(1);
+                    continue;
+                }
+                Verdict::Flood => {
+                    let rate = limits.message_rate;
+                    outbox.close(
+                        ErrorCode::Flooding,
+                        format!("more than {rate} messages per second for {} s", FLOOD_GRACE.as_secs()),
+                    );
+                    return;
+                }
+            }
+        }
         match frame {
             None | Some(Ok(Message::Close(_))) => return,
             Some(Ok(Message::Binary(bytes))) => {
                 messages_in.increment(1);
                 bytes_in.increment(bytes.len() as u64);
-                match decode::<ClientMsg>(&bytes) {
+                match decode_with_limit::<ClientMsg>(&bytes, limits.max_message_bytes) {
                     Ok(msg) => session.handle(msg),
                     Err(err) => {
                         debug!(%err, "bad client message");
@@ -365,10 +402,17 @@ impl WriterMetrics {
     }
 }
 
-async fn write_loop<S>(mut sink: S, mut control: OutboxReceiver, outbox: Arc<Outbox>, metrics: WriterMetrics)
-where
+async fn write_loop<S>(
+    mut sink: S,
+    mut control: OutboxReceiver,
+    outbox: Arc<Outbox>,
+    metrics: WriterMetrics,
+    ping_every: Duration,
+) where
     S: Sink<Message> + Unpin,
 {
+    // Pings keep a quiet but healthy client (one in the lobby, say) from looking idle: its pong counts.
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     loop {
         let mut snapshot = false;
         let bytes = tokio::select! {
@@ -378,6 +422,17 @@ where
                 Some(bytes) => bytes,
                 None => break,
             },
+            _ = pings.tick() => {
+                let ping = tokio::select! {
+                    () = outbox.closed() => break,
+                    sent = sink.send(Message::Ping(bytes::Bytes::new())) => sent,
+                };
+                if ping.is_err() {
+                    outbox.close_quietly();
+                    return;
+                }
+                continue;
+            }
             () = outbox.snapshot_ready() => match outbox.take_snapshot() {
                 Some(bytes) => {
                     snapshot = true;
@@ -424,7 +479,7 @@ fn close_code_for(code: ErrorCode) -> u16 {
     match code {
         ErrorCode::TooLarge => close_code::SIZE,
         ErrorCode::TextFrame => close_code::UNSUPPORTED,
-        ErrorCode::ShuttingDown => close_code::AWAY,
+        ErrorCode::ShuttingDown | ErrorCode::Idle => close_code::AWAY,
         ErrorCode::TooSlow | ErrorCode::Flooding => close_code::POLICY,
         _ => close_code::POLICY,
     }

@@ -2,17 +2,21 @@
 
 use std::sync::Arc;
 
-use arena_protocol::MAX_CLIENT_MESSAGE_BYTES;
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::response::{IntoResponse, Json};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::services::ServeDir;
+use tracing::debug;
 
 use crate::connection;
+use crate::limits::{ConnectionGate, Refusal, origin_allowed};
 use crate::lobby::{Lobby, RoomListing};
 
 /// Initial read buffer of each WebSocket (it grows to a message's size when needed).
@@ -26,6 +30,8 @@ pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
 pub struct AppState {
     /// The rooms.
     pub lobby: Arc<Lobby>,
+    /// Connection caps.
+    pub gate: Arc<ConnectionGate>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Connection tasks, awaited (bounded) at shutdown.
@@ -45,18 +51,45 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    let limits = state.gate.limits();
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    // Cross-site WebSocket hijacking: a page elsewhere must not drive a player's browser into the game.
+    if !origin_allowed(header(header::ORIGIN), header(header::HOST), &limits.allowed_origins) {
+        let origin = header(header::ORIGIN).unwrap_or_default().chars().take(100).collect::<String>();
+        debug!(%peer, origin, "refused a cross-origin upgrade");
+        return (StatusCode::FORBIDDEN, format!("pages at {origin} may not open this game's socket\n"))
+            .into_response();
+    }
+    let pass = match state.gate.admit(peer.ip()) {
+        Ok(pass) => pass,
+        Err(refusal) => {
+            let status = match refusal {
+                Refusal::ServerFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+                Refusal::TooManyFromAddress(..) => StatusCode::TOO_MANY_REQUESTS,
+            };
+            return (status, format!("{refusal}\n")).into_response();
+        }
+    };
     // The size limits are enforced by the WebSocket layer while reading, before a large message is
     // buffered. The buffers start small (tungstenite's defaults are 128 KiB each, per connection):
     // client messages are tiny, and every outgoing message is flushed at once anyway.
-    ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+    ws.max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| {
-            let AppState { lobby, shutdown, tasks } = state;
-            tasks.track_future(connection::serve(socket, lobby, shutdown))
+            let AppState { lobby, shutdown, tasks, .. } = state;
+            tasks.track_future(async move {
+                connection::serve(socket, lobby, shutdown).await;
+                drop(pass);
+            })
         })
 }
 

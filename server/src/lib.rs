@@ -13,6 +13,7 @@
 //!   a writer that drains the [`outbox`].
 //! - [`outbox`]: a connection's outbound lanes: reliable control messages and a latest-wins snapshot
 //!   slot.
+//! - [`limits`]: connection caps, message rate, idle time and origin checks.
 //! - [`lobby`]: the rooms, seat reservations and server-wide ids.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
 //! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
@@ -23,6 +24,7 @@ pub mod conditioner;
 pub mod config;
 pub mod connection;
 pub mod http;
+pub mod limits;
 pub mod lobby;
 pub mod metrics;
 pub mod outbox;
@@ -95,7 +97,8 @@ pub async fn run(
             }
         }
     });
-    let state = http::AppState { lobby, shutdown: stop.clone(), tasks: tasks.clone() };
+    let gate = Arc::new(limits::ConnectionGate::new(lobby.config().limits.clone()));
+    let state = http::AppState { lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
     let app = http::router(state);
 
     let listener = listener.tap_io(|tcp| {
@@ -113,7 +116,8 @@ pub async fn run(
         info!("shutting down");
         stop_on_signal.cancel();
     });
-    let serve = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let serve = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
     // Graceful shutdown waits for in-flight HTTP requests, and a client can hold one open forever; so
     // it gets SHUTDOWN_GRACE once shutdown starts, like everything else.
     let deadline = async {

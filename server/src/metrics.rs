@@ -51,6 +51,8 @@ pub struct Metrics {
     pub bytes_out: Counter,
     /// Messages read from sockets.
     pub messages_in: Counter,
+    /// Messages dropped unread because their client was over its message rate.
+    pub messages_dropped: Counter,
     /// Bytes read from sockets (WebSocket payloads).
     pub bytes_in: Counter,
     /// Inputs applied by a room.
@@ -92,6 +94,7 @@ impl Metrics {
             messages_out: counter("arena_messages_out_total"),
             bytes_out: counter("arena_bytes_out_total"),
             messages_in: counter("arena_messages_in_total"),
+            messages_dropped: counter("arena_messages_dropped_total"),
             bytes_in: counter("arena_bytes_in_total"),
             inputs_applied: counter("arena_inputs_applied_total"),
             inputs_discarded: counter("arena_inputs_discarded_total"),

@@ -42,3 +42,22 @@ fn dechunk(mut rest: &str) -> String {
     }
     out
 }
+
+/// Sends a WebSocket upgrade request for `/ws` (with an `Origin` header if given) and returns the
+/// response's status code: 101 when the upgrade is accepted.
+pub async fn upgrade_status(addr: SocketAddr, origin: Option<&str>) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{origin}\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = vec![0u8; 64];
+    let n = stream.read(&mut head).await?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not HTTP: {text:?}")))
+}

@@ -61,7 +61,7 @@ export class Connection {
       this.ws = null;
       if (this.closedByUs) return;
       const now = performance.now();
-      const fatal = ["version_mismatch", "bad_name", "hello_required", "malformed", "shutting_down"];
+      const fatal = ["version_mismatch", "bad_name", "hello_required", "malformed", "shutting_down", "flooding"];
       const retry = this.inGame && this.token !== null && !fatal.includes(ev.reason) && (this.retryUntil === 0 || now < this.retryUntil);
       if (retry && this.retryUntil === 0) this.retryUntil = now + RECONNECT_WINDOW_MS;
       this.on.dropped(retry, ev.reason || `connection closed (${ev.code})`);

@@ -3,7 +3,7 @@
 // other module knows the wire shape.
 import { decode, encode } from "@msgpack/msgpack";
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Positions and velocities travel as integers in 1/8 units (see protocol/README.md). */
 export const POSITION_SCALE = 8;
 /** Aim travels as 1/65536 turns. */

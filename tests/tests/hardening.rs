@@ -1,0 +1,159 @@
+//! Hostile clients against the real server binary. Each test also runs an honest player in another room
+//! and checks that it keeps at least 95% of its expected snapshots and that the server is alive after.
+
+use std::time::Duration;
+
+use arena_protocol::{ClientMsg, ErrorCode, Input, ServerMsg};
+use arena_tests::client::{Client, ClientError};
+use arena_tests::http;
+use arena_tests::server::TestServer;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+const SNAPSHOT_RATE: f64 = 30.0;
+
+fn server(args: &[&str]) -> TestServer {
+    TestServer::start(args).expect("start arena-server")
+}
+
+/// An honest player in a private room, counting snapshots for `span`; resolves to delivered/expected.
+fn honest_player(url: String, span: Duration) -> JoinHandle<f64> {
+    tokio::spawn(async move {
+        let (mut c, _, _) = Client::join(&url, "honest", &ClientMsg::CreateRoom).await.expect("honest joins");
+        let start = Instant::now();
+        let mut snapshots = 0u32;
+        let mut seq = 0;
+        while start.elapsed() < span {
+            seq += 1;
+            c.send(&ClientMsg::Input(Input { seq, movement: [0.0, 0.0], aim: 0.0, buttons: 0 }))
+                .await
+                .expect("send");
+            match c.recv_timeout(Duration::from_millis(100)).await {
+                Ok(Some(ServerMsg::Snapshot(_))) => snapshots += 1,
+                Ok(Some(_)) | Err(ClientError::Timeout(_)) => {}
+                other => panic!("the honest player was hurt: {other:?}"),
+            }
+        }
+        f64::from(snapshots) / (span.as_secs_f64() * SNAPSHOT_RATE)
+    })
+}
+
+async fn assert_alive(srv: &mut TestServer) {
+    assert!(srv.is_alive(), "the server died");
+    Client::join(&srv.ws_url(), "after", &ClientMsg::QuickPlay)
+        .await
+        .expect("the server still takes players");
+}
+
+/// Reads until the server closes; returns the last error code and the close reason.
+async fn drain(client: &mut Client) -> (Option<ErrorCode>, Option<String>) {
+    let mut code = None;
+    loop {
+        match client.recv_timeout(Duration::from_secs(10)).await {
+            Ok(Some(ServerMsg::Error { code: c, .. })) => code = Some(c),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(ClientError::Ws(_)) => return (code, client.close_reason.clone()),
+            Err(err) => panic!("not closed: {err}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_inputs_is_dropped_then_disconnected() {
+    let mut srv = server(&[]);
+    let honest = honest_player(srv.ws_url(), Duration::from_secs(5));
+    let (mut flooder, _, _) =
+        Client::join(&srv.ws_url(), "flood", &ClientMsg::CreateRoom).await.expect("join");
+    // 10,000 inputs per second until the server hangs up.
+    let start = Instant::now();
+    let mut seq = 0u32;
+    let mut sent_ok = true;
+    while sent_ok && start.elapsed() < Duration::from_secs(8) {
+        for _ in 0..100 {
+            seq += 1;
+            let input = ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0 });
+            if flooder.send(&input).await.is_err() {
+                sent_ok = false;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (code, reason) = drain(&mut flooder).await;
+    assert_eq!(code, Some(ErrorCode::Flooding));
+    assert_eq!(reason.as_deref(), Some("flooding"));
+    let kept = honest.await.expect("honest player");
+    assert!(kept >= 0.95, "the honest player kept {:.1}% of its snapshots", kept * 100.0);
+    assert_alive(&mut srv).await;
+}
+
+#[tokio::test]
+async fn cross_origin_upgrades_are_refused() {
+    let mut srv = server(&["--allowed-origin", "https://friends.example"]);
+    let own = format!("http://{}", srv.addr);
+    assert_eq!(http::upgrade_status(srv.addr, Some("https://evil.example")).await.expect("request"), 403);
+    assert_eq!(http::upgrade_status(srv.addr, Some(&own)).await.expect("request"), 101);
+    assert_eq!(http::upgrade_status(srv.addr, Some("http://localhost:5173")).await.expect("request"), 101);
+    assert_eq!(http::upgrade_status(srv.addr, Some("https://friends.example")).await.expect("request"), 101);
+    assert_eq!(http::upgrade_status(srv.addr, None).await.expect("request"), 101, "bots send no Origin");
+    assert_alive(&mut srv).await;
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let mut srv = server(&["--limit-loopback", "--max-connections-per-ip", "3"]);
+    let a = Client::connect(&srv.ws_url()).await.expect("1st");
+    let _b = Client::connect(&srv.ws_url()).await.expect("2nd");
+    let _c = Client::connect(&srv.ws_url()).await.expect("3rd");
+    assert_eq!(http::upgrade_status(srv.addr, None).await.expect("request"), 429);
+    drop(a);
+    // The place comes free once the server sees the first connection end.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while http::upgrade_status(srv.addr, None).await.expect("request") != 101 {
+        assert!(Instant::now() < deadline, "the freed place never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(_b);
+    assert!(srv.is_alive());
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_with_a_reason() {
+    let mut srv = server(&["--idle-timeout", "1s"]);
+    let honest = honest_player(srv.ws_url(), Duration::from_secs(3));
+    let mut idle = Client::connect(&srv.ws_url()).await.expect("connect");
+    // Neither sends nor reads (so it cannot even answer the server's pings).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Its reads now see the error and close frame, unless answering the queued pings fails first on the
+    // socket the server has closed (tungstenite writes pongs before it reads on); the server's count of
+    // disconnects by reason is the reliable witness.
+    let (code, reason) = drain(&mut idle).await;
+    if code.is_some() {
+        assert_eq!(code, Some(ErrorCode::Idle));
+        assert_eq!(reason.as_deref(), Some("idle"));
+    }
+    let metrics = http::get(srv.addr, "/metrics").await.expect("GET /metrics").body;
+    assert!(metrics.contains("arena_disconnects_total{reason=\"idle\"} 1"), "{metrics}");
+    // A quiet client that does read (and so answers pings) is not idle.
+    let mut quiet = Client::connect(&srv.ws_url()).await.expect("connect");
+    quiet.hello("quiet").await.expect("hello");
+    match quiet.recv_timeout(Duration::from_secs(3)).await {
+        Err(ClientError::Timeout(_)) => {}
+        other => panic!("a quiet, reading client was disturbed: {other:?}"),
+    }
+    let kept = honest.await.expect("honest");
+    assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
+    assert_alive(&mut srv).await;
+}
+
+#[tokio::test]
+async fn the_message_size_limit_is_a_flag() {
+    let mut srv = server(&["--max-message-bytes", "512"]);
+    let mut c = Client::connect(&srv.ws_url()).await.expect("connect");
+    c.send_raw(Message::Binary(vec![0x90u8; 600].into())).await.expect("send");
+    let (code, reason) = drain(&mut c).await;
+    assert_eq!(code, Some(ErrorCode::TooLarge));
+    assert_eq!(reason.as_deref(), Some("too_large"));
+    assert_alive(&mut srv).await;
+}
