@@ -36,6 +36,9 @@ use resources::{
 
 pub use components::InputOutcome;
 
+/// The entity of a ship, as returned by [`Simulation::add_player`].
+pub type ShipEntity = Entity;
+
 /// One room's world and schedule.
 pub struct Simulation {
     world: World,

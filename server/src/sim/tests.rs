@@ -395,3 +395,44 @@ fn a_match_runs_from_warmup_through_results_to_the_next_match() {
     sim.step();
     assert_eq!(sim.phase(), Phase::Warmup);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_input() -> impl Strategy<Value = Input> {
+        (any::<u32>(), any::<[f32; 2]>(), any::<f32>(), any::<u8>())
+            .prop_map(|(seq, movement, aim, buttons)| Input { seq, movement, aim, buttons })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever clients send (any floats, any sequence numbers, any buttons), no ship leaves the
+        /// arena or gets inside a wall, health stays in range, and nothing panics.
+        #[test]
+        fn any_inputs_keep_the_world_sane(
+            inputs in proptest::collection::vec((0usize..3, any_input()), 1..300),
+            tick_rate in prop_oneof![Just(1u16), Just(30), Just(60), Just(240)],
+        ) {
+            let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+            let r = data.tuning.ship.radius;
+            let max_health = data.tuning.ship.max_health;
+            let mut sim = Simulation::new(data.clone(), tick_rate, 1);
+            let ships: Vec<Entity> = (1..=3).map(|p| sim.add_player(p)).collect();
+            for (who, input) in inputs {
+                sim.push_input(ships[who], input);
+                sim.step();
+                for s in snapshot(&mut sim).ships {
+                    let [x, y] = s.pos();
+                    prop_assert!(x >= r && y >= r && x <= data.map.size.x - r && y <= data.map.size.y - r);
+                    for wall in &data.map.walls {
+                        prop_assert!(wall.distance(Vec2::new(x, y)) >= r - 0.2, "ship inside a wall at {x},{y}");
+                    }
+                    prop_assert!(s.health <= max_health);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Fuzzes what the server does with bytes from a client: decode them as a `ClientMsg` (with the size
+//! limit), re-encode anything accepted and check it decodes the same, then hand the message's contents to
+//! the code that consumes them: name validation, room-code parsing, and (for inputs) a live simulation.
+#![no_main]
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+
+use arena_protocol::{ClientMsg, decode, encode};
+use arena_server::GameData;
+use arena_server::sim::{ShipEntity, Simulation};
+use libfuzzer_sys::fuzz_target;
+
+thread_local! {
+    static SIM: RefCell<(Simulation, ShipEntity)> = RefCell::new(new_sim());
+}
+
+fn new_sim() -> (Simulation, ShipEntity) {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets");
+    let game = Arc::new(GameData::load(&assets, "crossroads").expect("assets"));
+    let mut sim = Simulation::new(game, 60, 1);
+    let a = sim.add_player(1);
+    sim.add_player(2);
+    (sim, a)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(msg) = decode::<ClientMsg>(data) else { return };
+    let bytes = encode(&msg).expect("an accepted message re-encodes");
+    let again: ClientMsg = decode(&bytes).expect("a re-encoded message decodes");
+    // Debug output compares NaNs as equal, unlike PartialEq.
+    assert_eq!(format!("{msg:?}"), format!("{again:?}"));
+    match msg {
+        ClientMsg::Hello { name, .. } => {
+            let _ = arena_server::connection::validate_name(&name);
+        }
+        ClientMsg::JoinRoom { code } => {
+            let _ = arena_server::lobby::normalize_code(&code);
+        }
+        ClientMsg::Input(input) => SIM.with(|cell| {
+            let (sim, ship) = &mut *cell.borrow_mut();
+            sim.push_input(*ship, input);
+            sim.step();
+        }),
+        _ => {}
+    }
+});
