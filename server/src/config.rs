@@ -106,6 +106,11 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
 
+    /// Close a TCP connection that has not sent a complete HTTP request (the WebSocket upgrade, say)
+    /// this long after connecting, e.g. `5s`.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+
     /// Messages per second a client may send on average (default: twice the tick rate plus 20). Excess
     /// messages are dropped; a client over the rate for 3 s is disconnected with `flooding`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -204,6 +209,11 @@ impl Config {
         if args.idle_timeout < Duration::from_secs(1) || args.idle_timeout > hour {
             return Err(ConfigError::Grace { flag: "--idle-timeout", value: args.idle_timeout });
         }
+        if args.handshake_timeout < Duration::from_millis(100)
+            || args.handshake_timeout > Duration::from_secs(60)
+        {
+            return Err(ConfigError::Grace { flag: "--handshake-timeout", value: args.handshake_timeout });
+        }
         let five = Duration::from_secs(5);
         if args.sim_latency > five || args.sim_jitter > five || args.sim_jitter > args.sim_latency {
             return Err(ConfigError::Conditioner);
@@ -225,6 +235,7 @@ impl Config {
                     max_connections_per_ip: args.max_connections_per_ip,
                     limit_loopback: args.limit_loopback,
                     idle_timeout: args.idle_timeout,
+                    handshake_timeout: args.handshake_timeout,
                     message_rate: rate,
                     message_burst: rate,
                     allowed_origins: args.allowed_origins.clone(),
@@ -294,6 +305,7 @@ mod tests {
             "--max-connections-per-ip",
             "--limit-loopback",
             "--idle-timeout",
+            "--handshake-timeout",
             "--message-rate",
             "--allowed-origin",
             "--seed",

@@ -8,7 +8,8 @@
 //! - [`config`]: command-line flags (clap) and the validated [`Config`].
 //! - [`assets`]: game data loaded from `assets/` (`tuning.toml`, `maps/*.toml`).
 //! - [`conditioner`]: the optional link conditioner (simulated latency and jitter).
-//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`.
+//! - [`listener`]: the accept loop, with a handshake timeout.
+//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`, `/metrics`.
 //! - [`connection`]: one task pair per WebSocket: a reader that decodes and dispatches client messages,
 //!   a writer that drains the [`outbox`].
 //! - [`outbox`]: a connection's outbound lanes: reliable control messages and a latest-wins snapshot
@@ -25,6 +26,7 @@ pub mod config;
 pub mod connection;
 pub mod http;
 pub mod limits;
+pub mod listener;
 pub mod lobby;
 pub mod metrics;
 pub mod outbox;
@@ -35,7 +37,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -45,12 +46,6 @@ use tracing::{info, warn};
 pub use assets::{AssetsError, GameData};
 pub use config::{Args, Config, ConfigError};
 use lobby::Lobby;
-
-/// The kernel send buffer of each client socket. Setting it fixes its size (no autotuning), which bounds
-/// the memory a client that does not read can pin in the kernel, and makes such a client show up as a
-/// stalled writer (and be dropped) within seconds rather than minutes. 32 KiB (Linux doubles it) is
-/// still far more than a few snapshots, and at 100 ms RTT carries over 300 KB/s.
-pub const SOCKET_SEND_BUFFER: usize = 32 * 1024;
 
 /// How long shutdown waits for connections to say goodbye before it gives up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -98,35 +93,25 @@ pub async fn run(
         }
     });
     let gate = Arc::new(limits::ConnectionGate::new(lobby.config().limits.clone()));
+    let handshake_timeout = lobby.config().limits.handshake_timeout;
     let state = http::AppState { lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
     let app = http::router(state);
 
-    let listener = listener.tap_io(|tcp| {
-        // Game traffic is many small messages: send each now rather than waiting to batch (Nagle).
-        if let Err(err) = tcp.set_nodelay(true) {
-            warn!(%err, "could not set TCP_NODELAY");
-        }
-        if let Err(err) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SOCKET_SEND_BUFFER) {
-            warn!(%err, "could not set the socket send buffer");
-        }
-    });
     let stop_on_signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
         info!("shutting down");
         stop_on_signal.cancel();
     });
-    let serve = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
-    // Graceful shutdown waits for in-flight HTTP requests, and a client can hold one open forever; so
-    // it gets SHUTDOWN_GRACE once shutdown starts, like everything else.
-    let deadline = async {
-        stop.cancelled().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = serve => served?,
-        () = deadline => warn!("HTTP connections still open at the shutdown deadline; closing them"),
+    let http_tasks = TaskTracker::new();
+    listener::serve(listener, app, handshake_timeout, stop.clone(), http_tasks.clone()).await;
+    // Each HTTP connection finishes its request; one that will not is given up after a second.
+    http_tasks.close();
+    if tokio::time::timeout(Duration::from_secs(1), http_tasks.wait()).await.is_err() {
+        warn!(
+            remaining = http_tasks.len(),
+            "HTTP connections still open at the shutdown deadline; closing them"
+        );
     }
 
     tasks.close();

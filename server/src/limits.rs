@@ -29,6 +29,8 @@ pub struct Limits {
     pub limit_loopback: bool,
     /// A connection that sends nothing (not even a pong to the server's pings) this long is closed.
     pub idle_timeout: Duration,
+    /// A TCP connection that has not sent a complete HTTP request this long after connecting is closed.
+    pub handshake_timeout: Duration,
     /// Messages per second a client may send on average.
     pub message_rate: f64,
     /// Messages a client may send in a burst above the rate.
@@ -197,6 +199,7 @@ mod tests {
             max_connections_per_ip: 2,
             limit_loopback: false,
             idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(5),
             message_rate: 100.0,
             message_burst: 100.0,
             allowed_origins: vec!["https://friends.example".into()],

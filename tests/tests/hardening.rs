@@ -157,3 +157,37 @@ async fn the_message_size_limit_is_a_flag() {
     assert_eq!(reason.as_deref(), Some("too_large"));
     assert_alive(&mut srv).await;
 }
+
+#[tokio::test]
+async fn tcp_connections_that_never_upgrade_are_closed() {
+    use tokio::io::AsyncReadExt;
+    let mut srv = server(&["--handshake-timeout", "1s"]);
+    let honest = honest_player(srv.ws_url(), Duration::from_secs(4));
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(tokio::net::TcpStream::connect(srv.addr).await.expect("connect"));
+    }
+    // Half-sent requests count too.
+    for s in silent.iter_mut().take(50) {
+        use tokio::io::AsyncWriteExt;
+        s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+    }
+    let start = Instant::now();
+    for mut s in silent {
+        let mut buf = [0u8; 256];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {} // a 408 response, then the close
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a silent connection was still open after {:?}", start.elapsed());
+    }
+    assert!(start.elapsed() < Duration::from_secs(4), "closing took {:?}", start.elapsed());
+    let kept = honest.await.expect("honest");
+    assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
+    assert_alive(&mut srv).await;
+}

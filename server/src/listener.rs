@@ -1,0 +1,100 @@
+//! The accept loop: TCP connections in, HTTP/1.1 (with WebSocket upgrades) served on each, under a
+//! handshake timeout.
+//!
+//! The server runs its own loop rather than `axum::serve` for one reason: a TCP connection that never
+//! finishes sending its HTTP request (a scanner, or an attacker holding sockets open) must be closed
+//! after a few seconds, and that needs hyper's header-read timeout, which `axum::serve` does not set.
+//! Upgraded WebSockets leave hyper's hands, so they are not subject to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+/// The kernel send buffer of each client socket. Setting it fixes its size (no autotuning), which bounds
+/// the memory a client that does not read can pin in the kernel, and makes such a client show up as a
+/// stalled writer (and be dropped) within seconds rather than minutes. 32 KiB (Linux doubles it) is
+/// still far more than a few snapshots, and at 100 ms RTT carries over 300 KB/s.
+pub const SOCKET_SEND_BUFFER: usize = 32 * 1024;
+
+/// Serves `app` on `listener` until `stop` is cancelled; then stops accepting and lets each HTTP
+/// connection finish its request. HTTP connections are tracked on `tasks`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    handshake_timeout: Duration,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+) {
+    let app = Arc::new(app);
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => {
+                    backoff = Duration::from_millis(10);
+                    accepted
+                }
+                Err(err) => {
+                    // Out of file descriptors, usually: wait a little instead of spinning.
+                    warn!(%err, backoff_ms = backoff.as_millis() as u64, "accept failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            },
+        };
+        tune(&tcp);
+        tasks.spawn(serve_connection(tcp, peer, Arc::clone(&app), handshake_timeout, stop.clone()));
+    }
+}
+
+fn tune(tcp: &TcpStream) {
+    // Game traffic is many small messages: send each now rather than waiting to batch (Nagle).
+    if let Err(err) = tcp.set_nodelay(true) {
+        warn!(%err, "could not set TCP_NODELAY");
+    }
+    if let Err(err) = socket2::SockRef::from(tcp).set_send_buffer_size(SOCKET_SEND_BUFFER) {
+        warn!(%err, "could not set the socket send buffer");
+    }
+}
+
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    app: Arc<Router>,
+    handshake_timeout: Duration,
+    stop: CancellationToken,
+) {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        Router::clone(&app).oneshot(request)
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(handshake_timeout);
+    let connection = http.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(err) = result {
+                debug!(%peer, %err, "HTTP connection ended with an error");
+            }
+        }
+        () = stop.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            if let Err(err) = connection.await {
+                debug!(%peer, %err, "HTTP connection ended with an error during shutdown");
+            }
+        }
+    }
+}
