@@ -121,6 +121,14 @@ pub struct Args {
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
+    /// PEM certificate chain: with `--tls-key`, the server speaks HTTPS and `wss://` on its port.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+
     /// Seed for every random choice of the simulation (spawn points). Rooms derive their own seeds from
     /// it in creation order, so a run can be replayed. Default: a random seed, printed at start.
     #[arg(long)]
@@ -182,6 +190,8 @@ pub struct Config {
     pub link: crate::conditioner::LinkConditioner,
     /// Per-client limits.
     pub limits: crate::limits::Limits,
+    /// Certificate chain and key files, when serving TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -227,6 +237,7 @@ impl Config {
             reconnect_grace: args.reconnect_grace,
             map: args.map.clone(),
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
+            tls: args.tls_cert.clone().zip(args.tls_key.clone()),
             limits: {
                 let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
                 crate::limits::Limits {
@@ -306,6 +317,8 @@ mod tests {
             "--limit-loopback",
             "--idle-timeout",
             "--handshake-timeout",
+            "--tls-cert",
+            "--tls-key",
             "--message-rate",
             "--allowed-origin",
             "--seed",

@@ -18,6 +18,7 @@
 //! - [`lobby`]: the rooms, seat reservations and server-wide ids.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
 //! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
+//! - [`tls`]: HTTPS and `wss://` with rustls, from `--tls-cert` and `--tls-key`.
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
 
 pub mod assets;
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod room;
 pub mod sim;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -64,6 +66,9 @@ pub enum ServerError {
     /// Serving failed.
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Serves the game on `listener` until `shutdown` completes, then closes every connection with
@@ -74,6 +79,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let game = Arc::new(GameData::load(&config.assets, &config.map)?);
+    let acceptor = match &config.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     if !config.web.is_dir() {
         return Err(ServerError::MissingWeb(config.web.clone()));
     }
@@ -104,7 +113,7 @@ pub async fn run(
         stop_on_signal.cancel();
     });
     let http_tasks = TaskTracker::new();
-    listener::serve(listener, app, handshake_timeout, stop.clone(), http_tasks.clone()).await;
+    listener::serve(listener, app, acceptor, handshake_timeout, stop.clone(), http_tasks.clone()).await;
     // Each HTTP connection finishes its request; one that will not is given up after a second.
     http_tasks.close();
     if tokio::time::timeout(Duration::from_secs(1), http_tasks.wait()).await.is_err() {

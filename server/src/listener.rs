@@ -1,5 +1,5 @@
-//! The accept loop: TCP connections in, HTTP/1.1 (with WebSocket upgrades) served on each, under a
-//! handshake timeout.
+//! The accept loop: TCP connections in, TLS if configured, HTTP/1.1 (with WebSocket upgrades) served on
+//! each, under a handshake timeout.
 //!
 //! The server runs its own loop rather than `axum::serve` for one reason: a TCP connection that never
 //! finishes sending its HTTP request (a scanner, or an attacker holding sockets open) must be closed
@@ -15,6 +15,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -31,6 +32,7 @@ pub const SOCKET_SEND_BUFFER: usize = 32 * 1024;
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<TlsAcceptor>,
     handshake_timeout: Duration,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -55,7 +57,21 @@ pub async fn serve(
             },
         };
         tune(&tcp);
-        tasks.spawn(serve_connection(tcp, peer, Arc::clone(&app), handshake_timeout, stop.clone()));
+        let (app, stop) = (Arc::clone(&app), stop.clone());
+        match &tls {
+            None => tasks.spawn(serve_connection(tcp, peer, app, handshake_timeout, stop)),
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tasks.spawn(async move {
+                    // The TLS handshake is part of the handshake the timeout bounds.
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, peer, app, handshake_timeout, stop).await,
+                        Ok(Err(err)) => debug!(%peer, %err, "TLS handshake failed"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    }
+                })
+            }
+        };
     }
 }
 
@@ -69,20 +85,22 @@ fn tune(tcp: &TcpStream) {
     }
 }
 
-async fn serve_connection(
-    tcp: TcpStream,
+async fn serve_connection<I>(
+    io: I,
     peer: SocketAddr,
     app: Arc<Router>,
     handshake_timeout: Duration,
     stop: CancellationToken,
-) {
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         Router::clone(&app).oneshot(request)
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(handshake_timeout);
-    let connection = http.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+    let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::pin!(connection);
     tokio::select! {
         result = connection.as_mut() => {

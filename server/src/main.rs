@@ -31,24 +31,24 @@ async fn main() -> anyhow::Result<()> {
         seed = config.seed,
         "starting"
     );
-    print_addresses(addr);
+    print_addresses(addr, if config.tls.is_some() { "https" } else { "http" });
     arena_server::run(listener, config, shutdown_signal()).await?;
     Ok(())
 }
 
 /// Prints the addresses to open in a browser: this machine's, and each LAN address when listening on
-/// every interface. The first line is stable (`arena-server listening on http://HOST:PORT/`) for
+/// every interface. The first line is stable (`arena-server listening on http://HOST:PORT/`, or `https://`) for
 /// scripts and tests to read.
-fn print_addresses(addr: SocketAddr) {
+fn print_addresses(addr: SocketAddr, scheme: &str) {
     let port = addr.port();
     let local = if addr.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
-    println!("arena-server listening on http://{}/", SocketAddr::new(local, port));
+    println!("arena-server listening on {scheme}://{}/", SocketAddr::new(local, port));
     if addr.ip().is_unspecified() {
-        println!("  open on this machine:  http://localhost:{port}/");
+        println!("  open on this machine:  {scheme}://localhost:{port}/");
         let lan = if_addrs::get_if_addrs().unwrap_or_default();
         for iface in lan.iter().filter(|i| !i.is_loopback() && i.ip().is_ipv4()) {
             println!(
-                "  friends on your LAN:   http://{}/  ({})",
+                "  friends on your LAN:   {scheme}://{}/  ({})",
                 SocketAddr::new(iface.ip(), port),
                 iface.name
             );

@@ -58,6 +58,7 @@ impl TestServer {
         std::thread::spawn(move || lines.for_each(drop));
         let addr = first
             .strip_prefix("arena-server listening on http://")
+            .or_else(|| first.strip_prefix("arena-server listening on https://"))
             .and_then(|rest| rest.trim_end_matches('/').parse().ok());
         match addr {
             Some(addr) => Ok(Self { child, addr }),

@@ -191,3 +191,55 @@ async fn tcp_connections_that_never_upgrade_are_closed() {
     assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
     assert_alive(&mut srv).await;
 }
+
+#[tokio::test]
+async fn tls_serves_wss_with_a_generated_certificate() {
+    use std::sync::Arc;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_rustls::rustls::{self, pki_types::ServerName};
+
+    let dir = std::env::temp_dir().join(format!("arena-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let mut srv = server(&[
+        "--tls-cert",
+        cert_path.to_str().expect("utf-8 path"),
+        "--tls-key",
+        key_path.to_str().expect("utf-8 path"),
+    ]);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).expect("trust the test certificate");
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(srv.addr).await.expect("connect");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS handshake");
+    let url = format!("wss://localhost:{}/ws", srv.addr.port());
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await.expect("wss upgrade");
+    let hello = ClientMsg::Hello {
+        version: arena_protocol::PROTOCOL_VERSION,
+        name: "secure".into(),
+        reconnect_token: None,
+    };
+    ws.send(Message::Binary(arena_protocol::encode(&hello).expect("encode").into())).await.expect("send");
+    let reply = ws.next().await.expect("a reply").expect("a frame");
+    let Message::Binary(bytes) = reply else { panic!("expected binary, got {reply:?}") };
+    let welcome: ServerMsg = arena_protocol::codec::decode_with_limit(&bytes, usize::MAX).expect("decode");
+    assert!(matches!(welcome, ServerMsg::Welcome(_)), "{welcome:?}");
+
+    // Plain WebSocket to the TLS port gets nowhere.
+    assert!(Client::connect(&srv.ws_url()).await.is_err());
+    assert!(srv.is_alive());
+    let _ = std::fs::remove_dir_all(&dir);
+}
