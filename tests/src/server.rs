@@ -36,8 +36,17 @@ impl TestServer {
         Self::start_with(&server_binary(), args)
     }
 
+    /// [`TestServer::start`] with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Self> {
+        Self::launch(&server_binary(), args, env)
+    }
+
     /// [`TestServer::start`] with a given server binary.
     pub fn start_with(bin: &std::path::Path, args: &[&str]) -> std::io::Result<Self> {
+        Self::launch(bin, args, &[])
+    }
+
+    fn launch(bin: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Self> {
         if !bin.exists() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -48,6 +57,7 @@ impl TestServer {
             .args(["--addr", "127.0.0.1:0", "--seed", "1"])
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -73,6 +83,20 @@ impl TestServer {
     /// The game WebSocket URL.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// The server's resident memory, bytes (Linux).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
     }
 
     /// The server's process id.

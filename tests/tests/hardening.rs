@@ -243,3 +243,65 @@ async fn tls_serves_wss_with_a_generated_certificate() {
     assert!(srv.is_alive());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_panicking_room_closes_alone() {
+    let mut srv = TestServer::start_with_env(&[], &[("ARENA_TEST_PANIC_ON_JOIN", "boom")]).expect("start");
+    let honest = honest_player(srv.ws_url(), Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut boom = Client::connect(&srv.ws_url()).await.expect("connect");
+    boom.hello("boom").await.expect("hello");
+    boom.send(&ClientMsg::CreateRoom).await.expect("create");
+    // The room died before admitting boom; boom's next input finds it gone and is told so.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut seq = 0;
+    let code = loop {
+        seq += 1;
+        boom.send(&ClientMsg::Input(Input { seq, movement: [0.0, 0.0], aim: 0.0, buttons: 0 }))
+            .await
+            .expect("send");
+        match boom.recv_timeout(Duration::from_millis(50)).await {
+            Ok(Some(ServerMsg::Error { code, .. })) => break code,
+            Ok(Some(_)) | Err(ClientError::Timeout(_)) => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "never told the room closed");
+    };
+    assert_eq!(code, ErrorCode::RoomClosed);
+    // Not fatal: the same connection is still served (any room boom joins panics too, by design of the
+    // hook, so it is asked for a pong instead).
+    boom.send(&ClientMsg::Ping { client_time: 1.0 }).await.expect("ping");
+    boom.expect(|m| matches!(m, ServerMsg::Pong { .. }).then_some(())).await.expect("pong");
+    let kept = honest.await.expect("honest");
+    assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
+    assert_alive(&mut srv).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_connect_join_leave_cycles_leave_no_growth() {
+    let srv = server(&["--empty-room-grace", "0s", "--reconnect-grace", "0s"]);
+    let cycle = |n: usize| {
+        let url = srv.ws_url();
+        async move {
+            for i in 0..n {
+                let (c, _, _) =
+                    Client::join(&url, &format!("c{i}"), &ClientMsg::QuickPlay).await.expect("join");
+                c.close().await;
+            }
+        }
+    };
+    // Warm up the allocator and the runtime, then measure.
+    cycle(100).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = srv.rss_bytes().expect("rss");
+    let workers: Vec<_> = (0..4).map(|_| tokio::spawn(cycle(250))).collect();
+    for w in workers {
+        w.await.expect("cycles");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = srv.rss_bytes().expect("rss");
+    let growth = after as f64 / before as f64 - 1.0;
+    assert!(growth <= 0.10, "RSS grew {:.1}% ({before} -> {after} bytes)", growth * 100.0);
+    let rooms = http::get(srv.addr, "/api/rooms").await.expect("rooms").body;
+    assert_eq!(rooms.trim(), "[]", "empty rooms should have closed");
+}

@@ -279,6 +279,7 @@ impl Room {
 
     fn admit_players(&mut self) {
         while let Ok(RoomCommand::Join(req)) = self.commands.try_recv() {
+            fault_hook(&req.name);
             // Defensive: a seat of the same player still here is stale; retire it without a word.
             if let Some(i) = self.seats.iter().position(|s| s.player == req.player) {
                 let stale = self.seats.swap_remove(i);
@@ -454,6 +455,19 @@ impl Room {
         }
     }
 }
+
+/// A test-only fault hook: in debug builds, a player named as `ARENA_TEST_PANIC_ON_JOIN` says makes
+/// the room panic, to test that one room's failure stays in that room. Release builds compile it out,
+/// and without the variable it does nothing.
+#[cfg(debug_assertions)]
+fn fault_hook(name: &str) {
+    if std::env::var("ARENA_TEST_PANIC_ON_JOIN").is_ok_and(|trigger| trigger == name) {
+        panic!("fault hook: {name} joined");
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn fault_hook(_: &str) {}
 
 /// Serializes exactly as `ServerMsg::Snapshot(snapshot)` does, from a borrow.
 struct SnapshotMsg<'a>(&'a Snapshot);
