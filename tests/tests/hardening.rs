@@ -19,6 +19,11 @@ fn server(args: &[&str]) -> TestServer {
 
 /// An honest player in a private room, counting snapshots for `span`; resolves to delivered/expected.
 fn honest_player(url: String, span: Duration) -> JoinHandle<f64> {
+    honest_player_at(url, span, SNAPSHOT_RATE)
+}
+
+/// [`honest_player`] on a server sending `rate` snapshots per second.
+fn honest_player_at(url: String, span: Duration, rate: f64) -> JoinHandle<f64> {
     tokio::spawn(async move {
         let (mut c, _, _) = Client::join(&url, "honest", &ClientMsg::CreateRoom).await.expect("honest joins");
         let start = Instant::now();
@@ -35,7 +40,7 @@ fn honest_player(url: String, span: Duration) -> JoinHandle<f64> {
                 other => panic!("the honest player was hurt: {other:?}"),
             }
         }
-        f64::from(snapshots) / (span.as_secs_f64() * SNAPSHOT_RATE)
+        f64::from(snapshots) / (span.as_secs_f64() * rate)
     })
 }
 
@@ -246,7 +251,10 @@ async fn tls_serves_wss_with_a_generated_certificate() {
 
 #[tokio::test]
 async fn a_panicking_room_closes_alone() {
-    let mut srv = TestServer::start_with_env(&[], &[("ARENA_TEST_PANIC_ON_JOIN", "boom")]).expect("start");
+    // No backtrace: symbolizing one takes the panicking worker thread a few hundred milliseconds, which
+    // is a cost of the debugging aid, not of the isolation under test.
+    let env = [("ARENA_TEST_PANIC_ON_JOIN", "boom"), ("RUST_BACKTRACE", "0")];
+    let mut srv = TestServer::start_with_env(&[], &env).expect("start");
     let honest = honest_player(srv.ws_url(), Duration::from_secs(3));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut boom = Client::connect(&srv.ws_url()).await.expect("connect");
@@ -304,4 +312,59 @@ async fn a_thousand_connect_join_leave_cycles_leave_no_growth() {
     assert!(growth <= 0.10, "RSS grew {:.1}% ({before} -> {after} bytes)", growth * 100.0);
     let rooms = http::get(srv.addr, "/api/rooms").await.expect("rooms").body;
     assert_eq!(rooms.trim(), "[]", "empty rooms should have closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_of_every_kind_costs_only_the_sender() {
+    let mut srv = server(&[]);
+    let honest = honest_player(srv.ws_url(), Duration::from_secs(4));
+    let wrong_shape =
+        arena_protocol::encode(&serde_json::json!({"t": "input", "seq": "x", "movement": [0, 0]}))
+            .expect("encode");
+    let unknown = arena_protocol::encode(&serde_json::json!({"t": "teleport"})).expect("encode");
+    let offences: Vec<(Message, ErrorCode)> = vec![
+        (Message::Binary(vec![0xc1, 0xff, 0x00].into()), ErrorCode::Malformed),
+        (Message::Binary(wrong_shape.into()), ErrorCode::Malformed),
+        (Message::Binary(unknown.into()), ErrorCode::UnknownMessage),
+        (Message::Text("{\"t\":\"leave\"}".into()), ErrorCode::TextFrame),
+        (
+            Message::Binary(vec![0x90u8; arena_protocol::MAX_CLIENT_MESSAGE_BYTES + 1].into()),
+            ErrorCode::TooLarge,
+        ),
+    ];
+    for round in 0..4 {
+        for (offence, expected) in &offences {
+            let (mut bad, _, _) = Client::join(&srv.ws_url(), &format!("bad{round}"), &ClientMsg::QuickPlay)
+                .await
+                .expect("join");
+            bad.send_raw(offence.clone()).await.expect("send");
+            let (code, reason) = drain(&mut bad).await;
+            assert_eq!(code, Some(*expected));
+            assert_eq!(reason.as_deref(), Some(expected.as_str()));
+        }
+    }
+    let kept = honest.await.expect("honest");
+    assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
+    assert_alive(&mut srv).await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_costs_others_nothing() {
+    let mut srv = server(&["--snapshot-rate", "60"]);
+    let honest = honest_player_at(srv.ws_url(), Duration::from_secs(4), 60.0);
+    // The sluggard has a tiny receive buffer and never reads after joining.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(1024).expect("rcvbuf");
+    let stream = socket.connect(srv.addr).await.expect("connect");
+    let (ws, _) =
+        tokio_tungstenite::client_async(srv.ws_url(), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .expect("handshake");
+    let mut sluggard = Client::from_stream(ws);
+    sluggard.hello("sluggard").await.expect("hello");
+    sluggard.enter(&ClientMsg::QuickPlay).await.expect("join");
+    let kept = honest.await.expect("honest");
+    assert!(kept >= 0.95, "honest player kept {:.1}%", kept * 100.0);
+    assert_alive(&mut srv).await;
+    drop(sluggard);
 }
