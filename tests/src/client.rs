@@ -99,6 +99,16 @@ impl Client {
         Ok(Self { ws: Transport::Delayed { out, inbound }, bytes_in: 0, bytes_out: 0, close_reason: None })
     }
 
+    /// Opens a WebSocket over a socket with a tiny receive buffer (1 KiB), for tests of clients that do
+    /// not read: its buffers fill after a few messages.
+    pub async fn connect_sluggish(addr: std::net::SocketAddr, url: &str) -> Result<Self, ClientError> {
+        let socket = tokio::net::TcpSocket::new_v4().map_err(tungstenite::Error::Io)?;
+        socket.set_recv_buffer_size(1024).map_err(tungstenite::Error::Io)?;
+        let stream = socket.connect(addr).await.map_err(tungstenite::Error::Io)?;
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await?;
+        Ok(Self::from_stream(ws))
+    }
+
     /// Wraps an already open WebSocket (e.g. one made over a socket with special options).
     pub fn from_stream(ws: Ws) -> Self {
         Self { ws: Transport::Direct(Box::new(ws)), bytes_in: 0, bytes_out: 0, close_reason: None }

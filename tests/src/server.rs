@@ -87,16 +87,7 @@ impl TestServer {
 
     /// The server's resident memory, bytes (Linux).
     pub fn rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
+        crate::bench::rss_bytes(self.child.id())
     }
 
     /// The server's process id.

@@ -235,14 +235,7 @@ async fn a_client_that_never_reads_does_not_slow_others_and_is_dropped() {
     let (mut honest, _, room) =
         Client::join(&srv.ws_url(), "honest", &ClientMsg::CreateRoom).await.expect("join");
     // The sluggard has a tiny receive buffer and, once in, never reads again.
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(1024).expect("rcvbuf");
-    let stream = socket.connect(srv.addr).await.expect("connect");
-    let (ws, _) =
-        tokio_tungstenite::client_async(srv.ws_url(), tokio_tungstenite::MaybeTlsStream::Plain(stream))
-            .await
-            .expect("handshake");
-    let mut sluggard = Client::from_stream(ws);
+    let mut sluggard = Client::connect_sluggish(srv.addr, &srv.ws_url()).await.expect("connect");
     sluggard.hello("sluggard").await.expect("hello");
     sluggard.enter(&ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("join");
 

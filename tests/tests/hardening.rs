@@ -353,14 +353,7 @@ async fn a_client_that_never_reads_costs_others_nothing() {
     let mut srv = server(&["--snapshot-rate", "60"]);
     let honest = honest_player_at(srv.ws_url(), Duration::from_secs(4), 60.0);
     // The sluggard has a tiny receive buffer and never reads after joining.
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(1024).expect("rcvbuf");
-    let stream = socket.connect(srv.addr).await.expect("connect");
-    let (ws, _) =
-        tokio_tungstenite::client_async(srv.ws_url(), tokio_tungstenite::MaybeTlsStream::Plain(stream))
-            .await
-            .expect("handshake");
-    let mut sluggard = Client::from_stream(ws);
+    let mut sluggard = Client::connect_sluggish(srv.addr, &srv.ws_url()).await.expect("connect");
     sluggard.hello("sluggard").await.expect("hello");
     sluggard.enter(&ClientMsg::QuickPlay).await.expect("join");
     let kept = honest.await.expect("honest");
