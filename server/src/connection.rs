@@ -133,12 +133,20 @@ where
     let limits = session.lobby.config().limits.clone();
     let mut limiter = RateLimiter::new(limits.message_rate, limits.message_burst);
     let mut idle_at = Instant::now() + limits.idle_timeout;
+    // A connection must say hello promptly: answering pings alone would keep it from ever being idle.
+    let hello_by = Instant::now() + limits.handshake_timeout;
     loop {
+        let hello_due = session.player.is_none();
         let frame = tokio::select! {
             biased;
             () = outbox.closed() => return,
             () = shutdown.cancelled() => {
                 outbox.close(ErrorCode::ShuttingDown, "the server is shutting down".into());
+                return;
+            }
+            () = sleep_until(hello_by), if hello_due => {
+                let secs = limits.handshake_timeout.as_secs_f32();
+                outbox.close(ErrorCode::HelloRequired, format!("no hello within {secs} s of connecting"));
                 return;
             }
             () = sleep_until(idle_at) => {

@@ -84,12 +84,17 @@ async fn upgrade(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| {
-            let AppState { lobby, shutdown, tasks, .. } = state;
-            tasks.track_future(async move {
-                connection::serve(socket, lobby, shutdown).await;
-                drop(pass);
-            })
+        .on_upgrade({
+            // Tracked from now, not from when the upgrade completes, so shutdown waits for it.
+            let token = state.tasks.token();
+            move |socket| {
+                let AppState { lobby, shutdown, .. } = state;
+                async move {
+                    connection::serve(socket, lobby, shutdown).await;
+                    drop(pass);
+                    drop(token);
+                }
+            }
         })
 }
 

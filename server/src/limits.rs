@@ -90,8 +90,10 @@ impl ConnectionGate {
         &self.limits
     }
 
-    /// Admits a connection from `ip`, or says why not.
+    /// Admits a connection from `ip`, or says why not. IPv6 addresses count by their /64 prefix (one
+    /// host typically owns a whole /64), and IPv4-mapped IPv6 addresses as the IPv4 address they are.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Pass, Refusal> {
+        let ip = address_key(ip);
         let slot = Arc::clone(&self.slots)
             .try_acquire_owned()
             .map_err(|_| Refusal::ServerFull(self.limits.max_connections))?;
@@ -119,6 +121,17 @@ impl Drop for Pass {
                 }
             }
         }
+    }
+}
+
+/// The address a connection counts against: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 by its /64.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -232,6 +245,21 @@ mod tests {
         let strict = Arc::new(ConnectionGate::new(l));
         let _p: Vec<Pass> = (0..2).map(|_| strict.admit(local).expect("loopback")).collect();
         assert!(strict.admit(local).is_err());
+    }
+
+    #[test]
+    fn ipv6_hosts_count_by_prefix_and_mapped_loopback_is_loopback() {
+        let gate = Arc::new(ConnectionGate::new(limits()));
+        let a: IpAddr = "2001:db8::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8::2:3".parse().expect("ip");
+        let _p1 = gate.admit(a).expect("1st");
+        let _p2 = gate.admit(b).expect("2nd, same /64");
+        assert!(matches!(
+            gate.admit("2001:db8::ffff".parse().expect("ip")),
+            Err(Refusal::TooManyFromAddress(..))
+        ));
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().expect("ip");
+        assert!(address_key(mapped).is_loopback());
     }
 
     #[test]

@@ -64,7 +64,11 @@ pub async fn serve(
                 let acceptor = acceptor.clone();
                 tasks.spawn(async move {
                     // The TLS handshake is part of the handshake the timeout bounds.
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                    let handshake = tokio::select! {
+                        () = stop.cancelled() => return,
+                        handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)) => handshake,
+                    };
+                    match handshake {
                         Ok(Ok(stream)) => serve_connection(stream, peer, app, handshake_timeout, stop).await,
                         Ok(Err(err)) => debug!(%peer, %err, "TLS handshake failed"),
                         Err(_) => debug!(%peer, "TLS handshake timed out"),
@@ -85,6 +89,12 @@ fn tune(tcp: &TcpStream) {
     }
 }
 
+/// The most one HTTP connection may buffer of a request (headers and all); game requests are tiny.
+pub const MAX_HTTP_BUFFER: usize = 16 * 1024;
+
+/// The longest a plain HTTP connection (not upgraded to a WebSocket) may stay open.
+pub const MAX_HTTP_CONNECTION: Duration = Duration::from_secs(60);
+
 async fn serve_connection<I>(
     io: I,
     peer: SocketAddr,
@@ -99,19 +109,22 @@ async fn serve_connection<I>(
         Router::clone(&app).oneshot(request)
     });
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(handshake_timeout);
+    http.timer(TokioTimer::new()).header_read_timeout(handshake_timeout).max_buf_size(MAX_HTTP_BUFFER);
     let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::pin!(connection);
     tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(err) = result {
-                debug!(%peer, %err, "HTTP connection ended with an error");
-            }
-        }
+        // A connection ends at its WebSocket upgrade (the socket moves on), so this bound only applies to
+        // plain HTTP: a client that asks for a page and never reads it cannot hold the socket forever.
+        result = tokio::time::timeout(MAX_HTTP_CONNECTION, connection.as_mut()) => match result {
+            Ok(Err(err)) => debug!(%peer, %err, "HTTP connection ended with an error"),
+            Err(_) => debug!(%peer, "HTTP connection open too long; closed"),
+            Ok(Ok(())) => {}
+        },
         () = stop.cancelled() => {
             connection.as_mut().graceful_shutdown();
-            if let Err(err) = connection.await {
-                debug!(%peer, %err, "HTTP connection ended with an error during shutdown");
+            // Idle keep-alive connections close at once; one mid-request gets a second, then is dropped.
+            if tokio::time::timeout(Duration::from_secs(1), connection).await.is_err() {
+                debug!(%peer, "HTTP connection still busy at shutdown; closed");
             }
         }
     }

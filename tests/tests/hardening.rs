@@ -361,3 +361,18 @@ async fn a_client_that_never_reads_costs_others_nothing() {
     assert_alive(&mut srv).await;
     drop(sluggard);
 }
+
+#[tokio::test]
+async fn a_websocket_that_never_says_hello_is_closed() {
+    let mut srv = server(&["--handshake-timeout", "1s"]);
+    let mut silent = Client::connect(&srv.ws_url()).await.expect("connect");
+    // It reads (so it answers pings) but never says hello.
+    let (code, _) =
+        tokio::time::timeout(Duration::from_secs(5), drain(&mut silent)).await.expect("closed in time");
+    if code.is_some() {
+        assert_eq!(code, Some(ErrorCode::HelloRequired));
+    }
+    let metrics = http::get(srv.addr, "/metrics").await.expect("GET /metrics").body;
+    assert!(metrics.contains("arena_disconnects_total{reason=\"hello_required\"} 1"), "{metrics}");
+    assert_alive(&mut srv).await;
+}

@@ -117,6 +117,26 @@ struct Seat {
     departure: Arc<Departure>,
     /// Snapshots replaced unsent in a row: how far behind the client's reading is.
     missed_in_a_row: u32,
+    /// Counts this seat in `arena_players` for as long as it exists, however the room ends.
+    _counted: SeatGauge,
+}
+
+/// Adds one to the players gauge while it lives, so no exit path (a panicking room included) can leave
+/// the gauge counting seats that are gone.
+#[derive(Debug)]
+struct SeatGauge(metrics::Gauge);
+
+impl SeatGauge {
+    fn new(gauge: &metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for SeatGauge {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// A player who lost the connection and may come back.
@@ -284,7 +304,6 @@ impl Room {
             if let Some(i) = self.seats.iter().position(|s| s.player == req.player) {
                 let stale = self.seats.swap_remove(i);
                 self.sim.despawn_ship(stale.entity);
-                self.metrics.players.decrement(1.0);
             }
             let resumed =
                 self.held.iter().position(|h| h.player == req.player).map(|i| self.held.swap_remove(i));
@@ -293,8 +312,8 @@ impl Room {
                 None => self.sim.add_player(req.player),
             };
             self.sim.push_event(GameEvent::Join { id: req.player, name: req.name.clone() });
-            self.metrics.players.increment(1.0);
             self.seats.push(Seat {
+                _counted: SeatGauge::new(&self.metrics.players),
                 player: req.player,
                 name: req.name,
                 entity,
@@ -349,7 +368,6 @@ impl Room {
         for i in gone.into_iter().rev() {
             let seat = self.seats.swap_remove(i);
             let last_seq = self.sim.despawn_ship(seat.entity);
-            self.metrics.players.decrement(1.0);
             if seat.departure.is_dropped() {
                 info!(room = %self.spec.code, player = seat.player, "player disconnected; seat held");
                 self.held.push(Held {
