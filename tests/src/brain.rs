@@ -181,6 +181,21 @@ mod tests {
     use super::*;
     use arena_protocol::examples;
 
+    /// A snapshot with healthy, still ships at `(id, x)` along y = 500.
+    fn ships_on_a_line(ships: &[(u32, f32)]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for &(id, x) in ships {
+            snap.ships.push(arena_protocol::ShipState {
+                id,
+                x: arena_protocol::quantize(x),
+                y: arena_protocol::quantize(500.0),
+                health: 100,
+                ..Default::default()
+            });
+        }
+        snap
+    }
+
     #[test]
     fn lead_hits_a_moving_target() {
         let aim = lead(Vec2::ZERO, Vec2::new(900.0, 0.0), Vec2::new(0.0, 300.0), 900.0);
@@ -193,16 +208,7 @@ mod tests {
     fn a_fighter_chases_aims_and_fires_at_the_nearest_enemy() {
         let tuning = examples::tuning();
         let map = MapInfo { name: "t".into(), size: [1600.0, 1000.0], walls: vec![], pickups: vec![] };
-        let mut snap = Snapshot::default();
-        for (id, x) in [(1, 200.0), (2, 1000.0), (3, 1500.0)] {
-            snap.ships.push(arena_protocol::ShipState {
-                id,
-                x: arena_protocol::quantize(x),
-                y: arena_protocol::quantize(500.0),
-                health: 100,
-                ..Default::default()
-            });
-        }
+        let snap = ships_on_a_line(&[(1, 200.0), (2, 1000.0), (3, 1500.0)]);
         let mut brain = Brain::new(Behavior::Fight, 1);
         let view = View { me: 1, snapshot: Some(&snap), map: &map, tuning: &tuning, tick_rate: 60 };
         let input = brain.decide(1, view);
@@ -223,16 +229,7 @@ mod tests {
             walls: vec![[500.0, 0.0, 50.0, 1000.0]],
             pickups: vec![],
         };
-        let mut snap = Snapshot::default();
-        for (id, x) in [(1, 200.0), (2, 800.0)] {
-            snap.ships.push(arena_protocol::ShipState {
-                id,
-                x: arena_protocol::quantize(x),
-                y: arena_protocol::quantize(500.0),
-                health: 100,
-                ..Default::default()
-            });
-        }
+        let snap = ships_on_a_line(&[(1, 200.0), (2, 800.0)]);
         let mut brain = Brain::new(Behavior::Fight, 1);
         let input =
             brain.decide(1, View { me: 1, snapshot: Some(&snap), map: &map, tuning: &tuning, tick_rate: 60 });

@@ -147,6 +147,17 @@ fn tick_stats(scrape: &Scrape) -> TickStats {
     TickStats { p50: q("0.5"), p99: q("0.99"), max: q("1") }
 }
 
+/// One point of the over-time plot.
+fn sample(scrape: &Scrape, started: Instant) -> Sample {
+    let tick = tick_stats(scrape);
+    Sample {
+        t: started.elapsed().as_secs_f64(),
+        players: scrape.get("arena_players"),
+        tick_p99_ms: tick.p99,
+        tick_max_ms: tick.max,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -199,14 +210,7 @@ async fn main() -> anyhow::Result<()> {
     load.window.store(true, Ordering::Relaxed);
     while t0.elapsed() < hold {
         sleep(Duration::from_secs(1)).await;
-        let s = Scrape::fetch(addr).await?;
-        let tick = tick_stats(&s);
-        samples.push(Sample {
-            t: started.elapsed().as_secs_f64(),
-            players: s.get("arena_players"),
-            tick_p99_ms: tick.p99,
-            tick_max_ms: tick.max,
-        });
+        samples.push(sample(&Scrape::fetch(addr).await?, started));
     }
     load.window.store(false, Ordering::Relaxed);
     let window_s = t0.elapsed().as_secs_f64();
@@ -293,12 +297,7 @@ async fn ramp(
         let dropped = delta("arena_snapshots_dropped_total") / delta("arena_snapshots_sent_total").max(1.0);
         // The summary covers the last minute; at a step it mostly reflects the newest load.
         let tick = tick_stats(&after);
-        samples.push(Sample {
-            t: started.elapsed().as_secs_f64(),
-            players: after.get("arena_players"),
-            tick_p99_ms: tick.p99,
-            tick_max_ms: tick.max,
-        });
+        samples.push(sample(&after, started));
         let failures: Vec<String> = [
             (skipped > 0.0, format!("{skipped} skipped ticks")),
             (late > MAX_LATE_RATIO, format!("late ticks {:.2}%", late * 100.0)),
