@@ -50,11 +50,20 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
             WriterMetrics::of(&lobby),
             ping_every,
         ));
-        read_loop(stream, &mut session, &shutdown).await;
+        let mut stream = stream;
+        read_loop(&mut stream, &mut session, &shutdown).await;
         session.finish();
-        if let Err(err) = writer.await {
-            debug!(%err, "writer task failed");
-        }
+        count_disconnect(&lobby, &outbox);
+        // Keep reading (and discarding) while the writer says goodbye: closing a socket with unread data
+        // makes the kernel send a reset, which can destroy the error and close frame still in flight.
+        let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+        let goodbye = async {
+            let (written, ()) = tokio::join!(writer, drain);
+            if let Err(err) = written {
+                debug!(%err, "writer task failed");
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
     } else {
         // Link conditioner: a delay line in each direction.
         let (delayed_out, mut out_rx) = link.delay_line::<Message>();
@@ -84,8 +93,9 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
             ping_every,
         ));
         let delayed_stream = futures_util::stream::poll_fn(move |cx| in_rx.poll_recv(cx));
-        read_loop(Box::pin(delayed_stream), &mut session, &shutdown).await;
+        read_loop(&mut Box::pin(delayed_stream), &mut session, &shutdown).await;
         session.finish();
+        count_disconnect(&lobby, &outbox);
         forward_in.abort();
         let _ = writer.await;
         let mut forward_out = forward_out;
@@ -94,7 +104,11 @@ pub async fn serve(socket: WebSocket, lobby: Arc<Lobby>, shutdown: CancellationT
         }
     }
     metrics.connections.decrement(1.0);
-    metrics.disconnected(match outbox.close_reason() {
+}
+
+/// Counts a finished connection by why it finished (as soon as that is known, before the goodbye).
+fn count_disconnect(lobby: &Lobby, outbox: &Outbox) {
+    lobby.metrics().disconnected(match outbox.close_reason() {
         Some((code, _)) => Disconnect::Error(code),
         None => Disconnect::Closed,
     });
@@ -121,7 +135,7 @@ struct Session {
     room: Option<Membership>,
 }
 
-async fn read_loop<S>(mut stream: S, session: &mut Session, shutdown: &CancellationToken)
+async fn read_loop<S>(stream: &mut S, session: &mut Session, shutdown: &CancellationToken)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
