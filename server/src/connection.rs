@@ -502,7 +502,6 @@ fn close_code_for(code: ErrorCode) -> u16 {
         ErrorCode::TooLarge => close_code::SIZE,
         ErrorCode::TextFrame => close_code::UNSUPPORTED,
         ErrorCode::ShuttingDown | ErrorCode::Idle => close_code::AWAY,
-        ErrorCode::TooSlow | ErrorCode::Flooding => close_code::POLICY,
         _ => close_code::POLICY,
     }
 }

@@ -193,6 +193,22 @@ impl Client {
         }
     }
 
+    /// Reads until the server closes the connection; returns the last error message (code and text) and
+    /// the close frame's reason. A connection torn down without a close frame counts as closed too.
+    pub async fn read_until_closed(
+        &mut self,
+    ) -> Result<(Option<(ErrorCode, String)>, Option<String>), ClientError> {
+        let mut last_error = None;
+        loop {
+            match self.recv_timeout(Duration::from_secs(10)).await {
+                Ok(Some(ServerMsg::Error { code, message })) => last_error = Some((code, message)),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(ClientError::Ws(_)) => return Ok((last_error, self.close_reason.clone())),
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
     /// Says hello and waits for the welcome.
     pub async fn hello(&mut self, name: &str) -> Result<Welcome, ClientError> {
         self.hello_with_token(name, None).await

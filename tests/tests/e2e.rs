@@ -51,16 +51,7 @@ fn ship_ids(snapshot: &Snapshot) -> Vec<u32> {
 
 /// Reads until the server closes, returning the last error message and the close reason.
 async fn read_until_closed(client: &mut Client) -> (Option<(ErrorCode, String)>, Option<String>) {
-    let mut last_error = None;
-    loop {
-        match client.recv_timeout(Duration::from_secs(10)).await {
-            Ok(Some(ServerMsg::Error { code, message })) => last_error = Some((code, message)),
-            Ok(Some(_)) => {}
-            Ok(None) => return (last_error, client.close_reason.clone()),
-            Err(ClientError::Ws(_)) => return (last_error, client.close_reason.clone()),
-            Err(err) => panic!("server did not close the connection: {err}"),
-        }
-    }
+    client.read_until_closed().await.expect("the server closes the connection")
 }
 
 #[tokio::test]

@@ -53,15 +53,8 @@ async fn assert_alive(srv: &mut TestServer) {
 
 /// Reads until the server closes; returns the last error code and the close reason.
 async fn drain(client: &mut Client) -> (Option<ErrorCode>, Option<String>) {
-    let mut code = None;
-    loop {
-        match client.recv_timeout(Duration::from_secs(10)).await {
-            Ok(Some(ServerMsg::Error { code: c, .. })) => code = Some(c),
-            Ok(Some(_)) => {}
-            Ok(None) | Err(ClientError::Ws(_)) => return (code, client.close_reason.clone()),
-            Err(err) => panic!("not closed: {err}"),
-        }
-    }
+    let (error, reason) = client.read_until_closed().await.expect("the server closes the connection");
+    (error.map(|(code, _)| code), reason)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
