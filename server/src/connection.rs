@@ -11,6 +11,7 @@ use std::time::Duration;
 use arena_protocol::codec::decode_with_limit;
 use arena_protocol::{ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -414,6 +415,16 @@ struct WriterMetrics {
 }
 
 impl WriterMetrics {
+    /// Counts one outgoing message and wraps it for the socket.
+    fn count(&self, bytes: Bytes, snapshot: bool) -> Message {
+        self.messages_out.increment(1);
+        self.bytes_out.increment(bytes.len() as u64);
+        if snapshot {
+            self.snapshots_sent.increment(1);
+        }
+        Message::Binary(bytes)
+    }
+
     fn of(lobby: &Lobby) -> Self {
         let m = lobby.metrics();
         Self {
@@ -436,45 +447,56 @@ async fn write_loop<S>(
     // Pings keep a quiet but healthy client (one in the lobby, say) from looking idle: its pong counts.
     let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     loop {
-        let mut snapshot = false;
-        let bytes = tokio::select! {
+        let first = tokio::select! {
             biased;
             () = outbox.closed() => break,
             msg = control.recv(&outbox) => match msg {
-                Some(bytes) => bytes,
+                Some(bytes) => Outgoing::Control(bytes),
                 None => break,
             },
-            _ = pings.tick() => {
-                let ping = tokio::select! {
-                    () = outbox.closed() => break,
-                    sent = sink.send(Message::Ping(bytes::Bytes::new())) => sent,
-                };
-                if ping.is_err() {
-                    outbox.close_quietly();
-                    return;
-                }
-                continue;
-            }
+            _ = pings.tick() => Outgoing::Ping,
             () = outbox.snapshot_ready() => match outbox.take_snapshot() {
-                Some(bytes) => {
-                    snapshot = true;
-                    bytes
-                }
+                Some(bytes) => Outgoing::Snapshot(bytes),
                 None => continue,
             },
         };
-        metrics.messages_out.increment(1);
-        metrics.bytes_out.increment(bytes.len() as u64);
-        if snapshot {
-            metrics.snapshots_sent.increment(1);
+        // Whatever else is waiting already (the room hands over a snapshot together with the events
+        // before it) joins the same write: one system call per batch, not per message. Control messages
+        // first, since a room queues a snapshot's events before the snapshot.
+        let mut batch = Some(first);
+        let mut sent = Ok(());
+        while let Some(item) = batch.take() {
+            let msg = match item {
+                Outgoing::Ping => Message::Ping(Bytes::new()),
+                Outgoing::Control(bytes) => metrics.count(bytes, false),
+                Outgoing::Snapshot(bytes) => metrics.count(bytes, true),
+            };
+            sent = tokio::select! {
+                biased;
+                () = outbox.closed() => break,
+                fed = sink.feed(msg) => fed,
+            };
+            if sent.is_err() {
+                break;
+            }
+            batch = match control.try_recv(&outbox) {
+                Some(bytes) => Some(Outgoing::Control(bytes)),
+                None => outbox.take_snapshot().map(Outgoing::Snapshot),
+            };
         }
-        tokio::select! {
-            biased;
-            () = outbox.closed() => break,
-            sent = sink.send(Message::Binary(bytes)) => if sent.is_err() {
-                outbox.close_quietly();
-                return;
-            },
+        if sent.is_ok() && !outbox.is_closed() {
+            sent = tokio::select! {
+                biased;
+                () = outbox.closed() => break,
+                flushed = sink.flush() => flushed,
+            };
+        }
+        if sent.is_err() {
+            outbox.close_quietly();
+            return;
+        }
+        if outbox.is_closed() {
+            break;
         }
     }
     // Closing: tell the client why, bounded in time so a client that does not read cannot hold us.
@@ -494,6 +516,16 @@ async fn write_loop<S>(
         sink.close().await
     })
     .await;
+}
+
+/// One message for the writer to send.
+enum Outgoing {
+    /// A WebSocket ping of the writer's own.
+    Ping,
+    /// A reliable message from the control lane.
+    Control(Bytes),
+    /// The newest snapshot.
+    Snapshot(Bytes),
 }
 
 /// The WebSocket close code that goes with a fatal protocol error.

@@ -21,8 +21,12 @@ use crate::lobby::{Lobby, RoomListing};
 
 /// Initial read buffer of each WebSocket (it grows to a message's size when needed).
 pub const READ_BUFFER: usize = 4 * 1024;
-/// The most a WebSocket may hold unwritten; the writer sends one message at a time, so this is far
-/// above what it ever needs.
+/// Messages a WebSocket's writer has queued are written to the socket together once they reach this
+/// many bytes or when the writer flushes, which it does after each batch of what is waiting (a
+/// snapshot and the events before it): one system call for the batch instead of one per message.
+pub const WRITE_BATCH: usize = 8 * 1024;
+/// The most a WebSocket may hold unwritten; the writer flushes after each batch, so this is far above
+/// what it ever needs.
 pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
 
 /// What every handler can reach.
@@ -78,11 +82,11 @@ async fn upgrade(
     };
     // The size limits are enforced by the WebSocket layer while reading, before a large message is
     // buffered. The buffers start small (tungstenite's defaults are 128 KiB each, per connection):
-    // client messages are tiny, and every outgoing message is flushed at once anyway.
+    // client messages are tiny, and the writer flushes after every batch anyway.
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade({
             // Tracked from now, not from when the upgrade completes, so shutdown waits for it.

@@ -210,6 +210,16 @@ impl OutboxReceiver {
             }
         }
     }
+
+    /// The next control message still meant for this connection, if one is waiting now.
+    pub fn try_recv(&mut self, outbox: &Outbox) -> Option<Bytes> {
+        loop {
+            let (membership, bytes) = self.control.try_recv().ok()?;
+            if outbox.is_current(membership) {
+                return Some(bytes);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

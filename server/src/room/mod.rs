@@ -260,9 +260,10 @@ impl Room {
                 let started = std::time::Instant::now();
                 snapshot_due |= self.tick(now);
                 if snapshot_due && i + 1 == plan.run {
-                    // Events go out with the snapshot, batched: at most one control message per snapshot.
-                    self.broadcast_events();
-                    self.broadcast_snapshot();
+                    // Events go out with the snapshot, batched: at most one control message per snapshot,
+                    // handed to each player together with the snapshot so its writer sends both at once.
+                    let events = self.encode_events();
+                    self.broadcast_snapshot(events);
                 }
                 self.metrics.tick_duration.record(started.elapsed().as_secs_f64());
             }
@@ -408,28 +409,29 @@ impl Room {
         }
     }
 
-    fn broadcast_events(&mut self) {
+    /// Takes the events since the last snapshot and encodes them as one message, if there were any.
+    fn encode_events(&mut self) -> Option<Bytes> {
         self.sim.take_events(&mut self.events);
         if self.events.is_empty() || self.seats.is_empty() {
             self.events.clear();
-            return;
+            return None;
         }
         let msg = ServerMsg::Events { tick: self.sim.tick(), events: std::mem::take(&mut self.events) };
-        match arena_protocol::encode(&msg) {
-            Ok(bytes) => {
-                let bytes = Bytes::from(bytes);
-                for seat in &self.seats {
-                    let _ = seat.outbox.send_bytes_for(seat.membership, bytes.clone());
-                }
-            }
-            Err(err) => warn!(room = %self.spec.code, %err, "could not encode events"),
-        }
+        let encoded = arena_protocol::encode(&msg);
         if let ServerMsg::Events { events, .. } = msg {
             self.events = events;
         }
+        match encoded {
+            Ok(bytes) => Some(Bytes::from(bytes)),
+            Err(err) => {
+                warn!(room = %self.spec.code, %err, "could not encode events");
+                None
+            }
+        }
     }
 
-    fn broadcast_snapshot(&mut self) {
+    /// Sends every player the events (reliable, first) and the snapshot (latest wins).
+    fn broadcast_snapshot(&mut self, events: Option<Bytes>) {
         if self.seats.is_empty() {
             return;
         }
@@ -452,6 +454,9 @@ impl Room {
         let bytes = Bytes::copy_from_slice(&self.encoded);
         let slow_limit = (SLOW_CLIENT_GRACE.as_secs_f64() * self.snapshot_rate as f64).ceil() as u32;
         for seat in &mut self.seats {
+            if let Some(events) = &events {
+                let _ = seat.outbox.send_bytes_for(seat.membership, events.clone());
+            }
             match seat.outbox.offer_snapshot(seat.membership, bytes.clone()) {
                 Offer::Queued => seat.missed_in_a_row = 0,
                 Offer::Replaced => {
