@@ -3,7 +3,7 @@
 
 use crate::{
     ClientMsg, ErrorCode, GameEvent, Input, Joined, MapInfo, MatchState, PROTOCOL_VERSION, Phase, PlayerInfo,
-    ProjectileState, ServerMsg, ShipState, Snapshot, TuningInfo, Welcome,
+    ProjectileState, ServerMsg, ShipState, Snapshot, SnapshotFrame, TuningInfo, Welcome,
 };
 
 /// Every client message, with the fixture name it is stored under (`client_<name>.msgpack`).
@@ -27,6 +27,84 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
     ]
 }
 
+/// The tick rate of the examples' server.
+pub const TICK_RATE: u16 = 60;
+
+/// Two snapshots of one room, two ticks apart: the `snapshot` fixture is the first as a keyframe, the
+/// `snapshot_delta` fixture the second as a delta against the first. Between them ship 3 moved on
+/// (exactly as its velocity says), turned and had two inputs applied; ship 7's respawn counted down;
+/// player 9 joined; ship 3 fired projectile 13; pickup 1 came back. The second's scores are empty
+/// (unchanged), as the server sends them between changes.
+pub fn snapshots() -> (Snapshot, Snapshot) {
+    let ship3 = ShipState {
+        id: 3,
+        x: 804,
+        y: 1602,
+        vx: -240,
+        vy: 0,
+        aim: 31291,
+        health: 75,
+        respawn_ticks: 0,
+        ack: 1200,
+    };
+    let ship7 = ShipState {
+        id: 7,
+        x: 6400,
+        y: 4000,
+        vx: 0,
+        vy: 0,
+        aim: 49152,
+        health: 0,
+        respawn_ticks: 90,
+        ack: 41,
+    };
+    let shot12 = ProjectileState {
+        id: 12,
+        owner: 3,
+        seq: 1198,
+        tick: 1234,
+        x: 1200,
+        y: 1600,
+        vx: 7200,
+        vy: 0,
+        end_tick: 1274,
+    };
+    let first = Snapshot {
+        tick: 1234,
+        ships: vec![ship3, ship7],
+        projectiles: vec![shot12],
+        pickups: 0b01,
+        match_state: MatchState { phase: Phase::Playing, ends_tick: 9000 },
+        scores: vec![[3, 4, 1], [7, 1, 4]],
+    };
+    let second = Snapshot {
+        tick: 1236,
+        ships: vec![
+            ShipState { x: 796, aim: 31400, ack: 1202, ..ship3 },
+            ShipState { respawn_ticks: 88, ..ship7 },
+            ShipState { id: 9, x: 800, y: 800, vx: 0, vy: 0, aim: 0, health: 100, respawn_ticks: 0, ack: 0 },
+        ],
+        projectiles: vec![
+            ProjectileState { tick: 1236, x: 1440, ..shot12 },
+            ProjectileState {
+                id: 13,
+                owner: 3,
+                seq: 1202,
+                tick: 1236,
+                x: 796,
+                y: 1602,
+                vx: -7197,
+                vy: 207,
+                end_tick: 1326,
+            },
+        ],
+        pickups: 0b11,
+        match_state: first.match_state,
+        scores: Vec::new(),
+    };
+    (first, second)
+}
+
 /// The tuning used in the examples.
 pub fn tuning() -> TuningInfo {
     TuningInfo {
@@ -46,13 +124,18 @@ pub fn tuning() -> TuningInfo {
 
 /// Every server message, with the fixture name it is stored under (`server_<name>.msgpack`).
 pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
+    let (first, second) = snapshots();
+    let mut keyframe = SnapshotFrame::default();
+    keyframe.keyframe(&first);
+    let mut delta = SnapshotFrame::default();
+    assert!(delta.delta(&first, &second, TICK_RATE), "the examples are two ticks apart");
     vec![
         (
             "welcome",
             ServerMsg::Welcome(Welcome {
                 player_id: 7,
                 version: PROTOCOL_VERSION,
-                tick_rate: 60,
+                tick_rate: TICK_RATE,
                 snapshot_rate: 30,
                 server_time: 1500.25,
                 reconnect_token: "00112233445566778899aabbccddeeff".into(),
@@ -79,54 +162,14 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
             }),
         ),
         ("left", ServerMsg::Left),
-        (
-            "snapshot",
-            ServerMsg::Snapshot(Snapshot {
-                tick: 1234,
-                ships: vec![
-                    ShipState {
-                        id: 3,
-                        x: 804,
-                        y: 1602,
-                        vx: -240,
-                        vy: 0,
-                        aim: 31291,
-                        health: 75,
-                        respawn_ticks: 0,
-                        ack: 1200,
-                    },
-                    ShipState {
-                        id: 7,
-                        x: 6400,
-                        y: 4000,
-                        vx: 0,
-                        vy: 0,
-                        aim: 49152,
-                        health: 0,
-                        respawn_ticks: 90,
-                        ack: 41,
-                    },
-                ],
-                projectiles: vec![ProjectileState {
-                    id: 12,
-                    owner: 3,
-                    seq: 1198,
-                    x: 1200,
-                    y: 1600,
-                    vx: 7200,
-                    vy: 0,
-                }],
-                pickups: 0b01,
-                match_state: MatchState { phase: Phase::Playing, ends_tick: 9000 },
-                scores: vec![[3, 4, 1], [7, 1, 4]],
-            }),
-        ),
+        ("snapshot", ServerMsg::Snapshot(keyframe)),
+        ("snapshot_delta", ServerMsg::Snapshot(delta)),
         (
             "events",
             ServerMsg::Events {
                 tick: 1234,
                 events: vec![
-                    GameEvent::Hit { shooter: 3, target: 7, damage: 25 },
+                    GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 11 },
                     GameEvent::Kill { killer: 3, victim: 7 },
                     GameEvent::Phase { phase: Phase::Results, ends_tick: 1834 },
                     GameEvent::Join { id: 9, name: "Linus".into() },

@@ -8,6 +8,8 @@
 //!
 //! # Layout
 //! - [`message`]: the messages themselves ([`ClientMsg`], [`ServerMsg`]) and the records they carry.
+//! - [`snapshot`]: room state ([`Snapshot`]) and its keyframe and delta encoding ([`SnapshotFrame`]),
+//!   with the [`SnapshotDecoder`] clients rebuild it with.
 //! - [`codec`]: [`encode`] / [`decode`] for both directions, the size limit, and [`DecodeError`].
 //! - [`examples`]: one canonical example of every message, used for the golden fixtures and round-trip
 //!   tests on both the Rust and the JS side.
@@ -15,13 +17,18 @@
 pub mod codec;
 pub mod examples;
 pub mod message;
+pub mod snapshot;
 
 pub use codec::{DecodeError, EncodeError, decode, encode, encode_into};
 pub use message::*;
+pub use snapshot::{
+    DeltaError, MatchState, ProjectileRecord, ProjectileState, ShipDelta, ShipState, Snapshot,
+    SnapshotDecoder, SnapshotFrame,
+};
 
 /// The protocol version a client announces in [`ClientMsg::Hello`]. The server refuses any other with
 /// [`ErrorCode::VersionMismatch`]. Bump it whenever a fixture in `protocol/fixtures/` changes.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// The largest client message the server accepts, in bytes (one WebSocket message, after reassembly of
 /// its frames). Inputs are ~40 bytes; anything near this limit is hostile or broken.

@@ -3,10 +3,12 @@
 //! Every message is a MessagePack **map** with a `"t"` key naming its type and one key per field (serde's
 //! internally tagged representation, encoded with field names). Maps cost a few bytes but make the
 //! protocol self-describing and easy to read from any language. The exceptions are the per-ship and
-//! per-projectile records inside a snapshot, which dominate the bandwidth: they are fixed-order
-//! **arrays** of quantized integers (see [`ShipState`], [`ProjectileState`], [`POSITION_SCALE`]).
+//! per-projectile records inside a snapshot, which dominate the bandwidth: they are **arrays** of
+//! quantized integers (see [`crate::snapshot`] and [`POSITION_SCALE`]).
 
 use serde::{Deserialize, Serialize};
+
+use crate::SnapshotFrame;
 
 /// A message from a client to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,8 +83,10 @@ pub enum ServerMsg {
     Joined(Joined),
     /// The client left its room: the answer to [`ClientMsg::Leave`].
     Left,
-    /// The state of the client's room at one tick. The same bytes go to every player of the room.
-    Snapshot(Snapshot),
+    /// The state of the client's room at one tick, as a keyframe or as a delta against the previous
+    /// snapshot this client received (see [`crate::snapshot`]). Each is the same bytes for every player
+    /// of the room that gets it.
+    Snapshot(SnapshotFrame),
     /// Things that happened in the room since the last snapshot, in order; sent just before a snapshot.
     Events {
         /// The tick of the snapshot they precede.
@@ -226,156 +230,6 @@ pub fn dequantize_aim(q: u16) -> f32 {
     f32::from(q) / AIM_STEPS * std::f32::consts::TAU
 }
 
-/// The state of a room at one simulation tick.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
-    /// The simulation tick this state is from. Ticks advance by one per `1 / tick_rate` seconds.
-    pub tick: u64,
-    /// Every seated player's ship, alive or waiting to respawn. Each carries its player's input
-    /// acknowledgement, so the same bytes serve every player.
-    pub ships: Vec<ShipState>,
-    /// Every projectile in flight.
-    pub projectiles: Vec<ProjectileState>,
-    /// Bit `i` is set when the map's pickup `i` can be picked up now.
-    pub pickups: u64,
-    /// The match's phase and when it ends.
-    #[serde(rename = "match")]
-    pub match_state: MatchState,
-    /// `[player_id, kills, deaths]` for every player, when the scores changed since the previous
-    /// snapshot or once a second; empty means "unchanged" (keep the last ones).
-    pub scores: Vec<[u32; 3]>,
-}
-
-impl Snapshot {
-    /// The last input sequence number the server applied for `player`, if the player has a ship.
-    pub fn ack_for(&self, player: u32) -> Option<u32> {
-        self.ship(player).map(|s| s.ack)
-    }
-
-    /// The ship of `player`, if any.
-    pub fn ship(&self, player: u32) -> Option<&ShipState> {
-        self.ships.iter().find(|s| s.id == player)
-    }
-
-    /// Whether pickup `index` is available.
-    pub fn pickup_up(&self, index: usize) -> bool {
-        index < 64 && self.pickups & (1 << index) != 0
-    }
-}
-
-/// One ship's state, quantized (see [`POSITION_SCALE`]). On the wire it is an array of integers in
-/// this exact order: `[id, x, y, vx, vy, aim, health, respawn_ticks, ack]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "ShipTuple", into = "ShipTuple")]
-pub struct ShipState {
-    /// The owning player's id.
-    pub id: u32,
-    /// Position, 1/8 units.
-    pub x: i32,
-    /// Position, 1/8 units.
-    pub y: i32,
-    /// Velocity, 1/8 units per second.
-    pub vx: i32,
-    /// Velocity, 1/8 units per second.
-    pub vy: i32,
-    /// Facing, 1/65536 turns.
-    pub aim: u16,
-    /// Health, 0 to `max_health`.
-    pub health: u16,
-    /// 0 while alive; while dead, the ticks until the ship respawns.
-    pub respawn_ticks: u16,
-    /// The sequence number of the last input of this player the server applied (0 before the first).
-    pub ack: u32,
-}
-
-impl ShipState {
-    /// Whether the ship is alive (in play).
-    pub fn alive(&self) -> bool {
-        self.respawn_ticks == 0
-    }
-
-    /// Position `[x, y]` in arena units.
-    pub fn pos(&self) -> [f32; 2] {
-        [dequantize(self.x), dequantize(self.y)]
-    }
-
-    /// Velocity `[vx, vy]` in arena units per second.
-    pub fn vel(&self) -> [f32; 2] {
-        [dequantize(self.vx), dequantize(self.vy)]
-    }
-
-    /// Facing, radians.
-    pub fn aim_radians(&self) -> f32 {
-        dequantize_aim(self.aim)
-    }
-}
-
-type ShipTuple = (u32, i32, i32, i32, i32, u16, u16, u16, u32);
-
-impl From<ShipTuple> for ShipState {
-    fn from((id, x, y, vx, vy, aim, health, respawn_ticks, ack): ShipTuple) -> Self {
-        Self { id, x, y, vx, vy, aim, health, respawn_ticks, ack }
-    }
-}
-
-impl From<ShipState> for ShipTuple {
-    fn from(s: ShipState) -> Self {
-        (s.id, s.x, s.y, s.vx, s.vy, s.aim, s.health, s.respawn_ticks, s.ack)
-    }
-}
-
-/// One projectile's state, quantized like ships. On the wire it is an array of integers in this exact
-/// order: `[id, owner, seq, x, y, vx, vy]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "ProjectileTuple", into = "ProjectileTuple")]
-pub struct ProjectileState {
-    /// Projectile id, unique within the room.
-    pub id: u32,
-    /// The player who fired it.
-    pub owner: u32,
-    /// The sequence number of the owner's input that fired it, so the owner can match it with the
-    /// projectile it predicted.
-    pub seq: u32,
-    /// Position, 1/8 units.
-    pub x: i32,
-    /// Position, 1/8 units.
-    pub y: i32,
-    /// Velocity, 1/8 units per second.
-    pub vx: i32,
-    /// Velocity, 1/8 units per second.
-    pub vy: i32,
-}
-
-impl ProjectileState {
-    /// Position `[x, y]` in arena units.
-    pub fn pos(&self) -> [f32; 2] {
-        [dequantize(self.x), dequantize(self.y)]
-    }
-}
-
-type ProjectileTuple = (u32, u32, u32, i32, i32, i32, i32);
-
-impl From<ProjectileTuple> for ProjectileState {
-    fn from((id, owner, seq, x, y, vx, vy): ProjectileTuple) -> Self {
-        Self { id, owner, seq, x, y, vx, vy }
-    }
-}
-
-impl From<ProjectileState> for ProjectileTuple {
-    fn from(p: ProjectileState) -> Self {
-        (p.id, p.owner, p.seq, p.x, p.y, p.vx, p.vy)
-    }
-}
-
-/// The match's phase and its end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct MatchState {
-    /// The phase.
-    pub phase: Phase,
-    /// The tick the phase ends at; 0 when it has no set end (warm-up waits for players).
-    pub ends_tick: u64,
-}
-
 /// A match's phases.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -401,7 +255,7 @@ pub enum GameEvent {
         /// The destroyed ship's player.
         victim: u32,
     },
-    /// A projectile hit a ship.
+    /// A projectile hit a ship (and is gone).
     Hit {
         /// The shooter.
         shooter: u32,
@@ -409,6 +263,8 @@ pub enum GameEvent {
         target: u32,
         /// Health taken.
         damage: u16,
+        /// The projectile's id.
+        shot: u32,
     },
     /// The match entered a new phase.
     Phase {

@@ -1,5 +1,5 @@
-//! Micro-benchmarks of the tick path: encoding one snapshot (16, 64 and 256 ships with projectiles),
-//! and one room tick with 16 players moving, aiming and firing.
+//! Micro-benchmarks of the tick path: building and encoding one snapshot as a keyframe and as a delta
+//! (16, 64 and 256 ships with projectiles), and one room tick with 16 players moving, aiming and firing.
 //!
 //! Run with `cargo bench -p arena-server --bench tick`.
 
@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 
-use arena_protocol::{Buttons, Input, ProjectileState, ShipState, Snapshot};
+use arena_protocol::{Buttons, Input, ProjectileState, ServerMsg, ShipState, Snapshot, SnapshotFrame};
 use arena_server::GameData;
 use arena_server::sim::Simulation;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -17,31 +17,36 @@ fn game() -> Arc<GameData> {
     Arc::new(GameData::load(&assets, "crossroads").expect("assets"))
 }
 
-fn snapshot(ships: u32) -> Snapshot {
+fn snapshot(ships: u32, tick: u64) -> Snapshot {
+    // Two snapshots `tick`s apart differ as fighting ships do: moved along their velocity, turned, one
+    // more input acknowledged, a new projectile or two.
+    let t = (tick - 123_456) as i32;
     Snapshot {
-        tick: 123_456,
+        tick,
         ships: (0..ships)
             .map(|i| ShipState {
                 id: 1000 + i,
-                x: 4000 + 37 * i as i32,
-                y: 3000 + 53 * i as i32,
+                x: 4000 + 37 * i as i32 + t * (-2560 + 11 * i as i32) / 60,
+                y: 3000 + 53 * i as i32 + t * 20,
                 vx: -2560 + 11 * i as i32,
                 vy: 1200,
-                aim: (i * 997) as u16,
+                aim: (i * 997) as u16 + 40 * t as u16,
                 health: 75,
                 respawn_ticks: 0,
-                ack: 40_000 + i,
+                ack: 40_000 + i + t as u32,
             })
             .collect(),
-        projectiles: (0..ships * 2)
+        projectiles: (t as u32..ships * 2 + t as u32)
             .map(|i| ProjectileState {
                 id: i,
                 owner: 1000 + i / 2,
                 seq: 39_000 + i,
-                x: 5000 + 7 * i as i32,
-                y: 2000,
+                tick,
+                x: 5000 + 7 * i as i32 + t * 120,
+                y: 2000 - t * 5,
                 vx: 7200,
                 vy: -300,
+                end_tick: tick + 40,
             })
             .collect(),
         pickups: 0b1011,
@@ -53,17 +58,35 @@ fn snapshot(ships: u32) -> Snapshot {
 fn encode_snapshot(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode_snapshot");
     for ships in [16u32, 64, 256] {
-        let msg = arena_protocol::ServerMsg::Snapshot(snapshot(ships));
+        let (base, next) = (snapshot(ships, 123_456), snapshot(ships, 123_458));
+        let mut frame = SnapshotFrame::default();
+        let mut msg = ServerMsg::Left;
         let mut buf = Vec::with_capacity(64 * 1024);
-        group.bench_with_input(BenchmarkId::from_parameter(ships), &msg, |b, msg| {
+        group.bench_with_input(BenchmarkId::new("keyframe", ships), &next, |b, next| {
             b.iter(|| {
-                buf.clear();
-                arena_protocol::encode_into(black_box(msg), &mut buf).expect("encode");
-                black_box(buf.len())
+                frame.keyframe(black_box(next));
+                encode(&mut frame, &mut msg, &mut buf)
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("delta", ships), &next, |b, next| {
+            b.iter(|| {
+                assert!(frame.delta(black_box(&base), black_box(next), 60));
+                encode(&mut frame, &mut msg, &mut buf)
             })
         });
     }
     group.finish();
+}
+
+/// Encodes `frame` as the room does (moved into a message and back, no copy) and returns the length.
+fn encode(frame: &mut SnapshotFrame, msg: &mut ServerMsg, buf: &mut Vec<u8>) -> usize {
+    *msg = ServerMsg::Snapshot(std::mem::take(frame));
+    buf.clear();
+    arena_protocol::encode_into(msg, buf).expect("encode");
+    if let ServerMsg::Snapshot(f) = std::mem::replace(msg, ServerMsg::Left) {
+        *frame = f;
+    }
+    black_box(buf.len())
 }
 
 fn room_tick(c: &mut Criterion) {

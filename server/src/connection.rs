@@ -22,7 +22,7 @@ use tracing::{debug, info};
 use crate::limits::{FLOOD_GRACE, RateLimiter, Verdict};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::metrics::Disconnect;
-use crate::outbox::{Outbox, OutboxReceiver};
+use crate::outbox::{Outbox, OutboxReceiver, SnapshotBytes};
 use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
 
 /// Reconnect tokens are 128 bits as hex.
@@ -412,15 +412,19 @@ struct WriterMetrics {
     messages_out: metrics::Counter,
     bytes_out: metrics::Counter,
     snapshots_sent: metrics::Counter,
+    keyframes_sent: metrics::Counter,
 }
 
 impl WriterMetrics {
-    /// Counts one outgoing message and wraps it for the socket.
-    fn count(&self, bytes: Bytes, snapshot: bool) -> Message {
+    /// Counts one outgoing message (for a snapshot, whether it is a keyframe) and wraps it for the socket.
+    fn count(&self, bytes: Bytes, keyframe: Option<bool>) -> Message {
         self.messages_out.increment(1);
         self.bytes_out.increment(bytes.len() as u64);
-        if snapshot {
+        if let Some(keyframe) = keyframe {
             self.snapshots_sent.increment(1);
+            if keyframe {
+                self.keyframes_sent.increment(1);
+            }
         }
         Message::Binary(bytes)
     }
@@ -431,6 +435,7 @@ impl WriterMetrics {
             messages_out: m.messages_out.clone(),
             bytes_out: m.bytes_out.clone(),
             snapshots_sent: m.snapshots_sent.clone(),
+            keyframes_sent: m.keyframes_sent.clone(),
         }
     }
 }
@@ -446,6 +451,8 @@ async fn write_loop<S>(
 {
     // Pings keep a quiet but healthy client (one in the lobby, say) from looking idle: its pong counts.
     let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    // The membership and tick of the last snapshot written: a delta is only good on top of it.
+    let mut last_snapshot: Option<(u64, u64)> = None;
     loop {
         let first = tokio::select! {
             biased;
@@ -456,7 +463,7 @@ async fn write_loop<S>(
             },
             _ = pings.tick() => Outgoing::Ping,
             () = outbox.snapshot_ready() => match outbox.take_snapshot() {
-                Some(bytes) => Outgoing::Snapshot(bytes),
+                Some((membership, snapshot)) => Outgoing::Snapshot(membership, snapshot),
                 None => continue,
             },
         };
@@ -468,8 +475,13 @@ async fn write_loop<S>(
         while let Some(item) = batch.take() {
             let msg = match item {
                 Outgoing::Ping => Message::Ping(Bytes::new()),
-                Outgoing::Control(bytes) => metrics.count(bytes, false),
-                Outgoing::Snapshot(bytes) => metrics.count(bytes, true),
+                Outgoing::Control(bytes) => metrics.count(bytes, None),
+                Outgoing::Snapshot(membership, snapshot) => {
+                    let last = last_snapshot.filter(|(m, _)| *m == membership).map(|(_, tick)| tick);
+                    let (bytes, keyframe) = snapshot.for_client(last);
+                    last_snapshot = Some((membership, snapshot.tick));
+                    metrics.count(bytes.clone(), Some(keyframe))
+                }
             };
             sent = tokio::select! {
                 biased;
@@ -481,7 +493,7 @@ async fn write_loop<S>(
             }
             batch = match control.try_recv(&outbox) {
                 Some(bytes) => Some(Outgoing::Control(bytes)),
-                None => outbox.take_snapshot().map(Outgoing::Snapshot),
+                None => outbox.take_snapshot().map(|(membership, s)| Outgoing::Snapshot(membership, s)),
             };
         }
         if sent.is_ok() && !outbox.is_closed() {
@@ -524,8 +536,8 @@ enum Outgoing {
     Ping,
     /// A reliable message from the control lane.
     Control(Bytes),
-    /// The newest snapshot.
-    Snapshot(Bytes),
+    /// The newest snapshot, of a membership.
+    Snapshot(u64, Arc<SnapshotBytes>),
 }
 
 /// The WebSocket close code that goes with a fatal protocol error.

@@ -43,6 +43,9 @@ pub struct Metrics {
     pub connections: Gauge,
     /// Snapshots written to sockets.
     pub snapshots_sent: Counter,
+    /// Of those, keyframes: the client's last snapshot was not the delta's base (it had just joined, or
+    /// missed one).
+    pub keyframes_sent: Counter,
     /// Snapshots replaced unsent by a newer one (the client was behind).
     pub snapshots_dropped: Counter,
     /// Messages written to sockets.
@@ -90,6 +93,7 @@ impl Metrics {
             players: gauge("arena_players"),
             connections: gauge("arena_connections"),
             snapshots_sent: counter("arena_snapshots_sent_total"),
+            keyframes_sent: counter("arena_snapshot_keyframes_sent_total"),
             snapshots_dropped: counter("arena_snapshots_dropped_total"),
             messages_out: counter("arena_messages_out_total"),
             bytes_out: counter("arena_bytes_out_total"),

@@ -6,14 +6,17 @@
 //!   through a bounded channel; a client that lets it fill up is not reading and is disconnected.
 //! - **Snapshots** only matter when fresh. A single slot holds the newest encoded snapshot: a newer one
 //!   replaces an unsent older one (the room counts that as a drop), so a slow reader costs the server one
-//!   `Bytes` handle, never a queue. After [`Outbox::offer_snapshot`] reports too many drops in a row the
-//!   room disconnects the client with `too_slow`.
+//!   shared handle, never a queue. After [`Outbox::offer_snapshot`] reports too many drops in a row the
+//!   room disconnects the client with `too_slow`. Each snapshot comes as a keyframe and a delta against
+//!   the room's previous one ([`SnapshotBytes`]); the writer sends the delta only when the previous one
+//!   is the last snapshot it wrote, so a replaced snapshot costs the client one keyframe, never a wrong
+//!   state.
 //!
 //! Everything a room sends is tagged with the room membership it belongs to, and is dropped (when offered,
 //! and again when the writer takes it) unless that is still the connection's membership. So nothing from
 //! a room the player left can follow its `left` message or precede the next room's `joined`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arena_protocol::{ErrorCode, ServerMsg};
 use bytes::Bytes;
@@ -32,7 +35,35 @@ pub const NO_MEMBERSHIP: u64 = 0;
 struct Slot {
     /// Which room membership is current; [`NO_MEMBERSHIP`] = none.
     membership: u64,
-    snapshot: Option<Bytes>,
+    snapshot: Option<Arc<SnapshotBytes>>,
+}
+
+/// One snapshot of a room, encoded both ways; every player of the room shares the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotBytes {
+    /// The snapshot's tick.
+    pub tick: u64,
+    /// The whole state.
+    pub keyframe: Bytes,
+    /// The tick of the snapshot `delta` is against, and the delta; `None` when the room had no earlier
+    /// snapshot to diff against.
+    pub delta: Option<(u64, Bytes)>,
+}
+
+impl SnapshotBytes {
+    /// A snapshot with only a keyframe.
+    pub fn keyframe(tick: u64, keyframe: Bytes) -> Self {
+        Self { tick, keyframe, delta: None }
+    }
+
+    /// The bytes to send a client whose last snapshot (of this membership) was at tick `last`: the delta
+    /// when it is against exactly that one, the keyframe otherwise. The flag says which.
+    pub fn for_client(&self, last: Option<u64>) -> (&Bytes, bool) {
+        match &self.delta {
+            Some((base, delta)) if last == Some(*base) => (delta, false),
+            _ => (&self.keyframe, true),
+        }
+    }
 }
 
 /// The shared sending side of a connection.
@@ -130,7 +161,7 @@ impl Outbox {
     }
 
     /// Offers the newest snapshot of membership `membership`. Never blocks, never allocates.
-    pub fn offer_snapshot(&self, membership: u64, bytes: Bytes) -> Offer {
+    pub fn offer_snapshot(&self, membership: u64, bytes: Arc<SnapshotBytes>) -> Offer {
         if self.closing.is_cancelled() {
             return Offer::Gone;
         }
@@ -157,9 +188,11 @@ impl Outbox {
         self.set_membership(NO_MEMBERSHIP);
     }
 
-    /// Takes the pending snapshot, if any (it is always of the current membership).
-    pub fn take_snapshot(&self) -> Option<Bytes> {
-        self.slot().snapshot.take()
+    /// Takes the pending snapshot, if any, with its membership (always the current one).
+    pub fn take_snapshot(&self) -> Option<(u64, Arc<SnapshotBytes>)> {
+        let mut slot = self.slot();
+        let membership = slot.membership;
+        slot.snapshot.take().map(|s| (membership, s))
     }
 
     /// Waits until a snapshot may be pending.
@@ -226,25 +259,43 @@ impl OutboxReceiver {
 mod tests {
     use super::*;
 
+    fn snap(tick: u64, bytes: &'static [u8]) -> Arc<SnapshotBytes> {
+        Arc::new(SnapshotBytes::keyframe(tick, Bytes::from_static(bytes)))
+    }
+
     #[test]
     fn newer_snapshot_replaces_unsent_one() {
         let (outbox, _rx) = Outbox::new();
         outbox.set_membership(1);
-        assert_eq!(outbox.offer_snapshot(1, Bytes::from_static(b"a")), Offer::Queued);
-        assert_eq!(outbox.offer_snapshot(1, Bytes::from_static(b"b")), Offer::Replaced);
-        assert_eq!(outbox.take_snapshot().as_deref(), Some(&b"b"[..]));
-        assert_eq!(outbox.offer_snapshot(1, Bytes::from_static(b"c")), Offer::Queued);
+        assert_eq!(outbox.offer_snapshot(1, snap(1, b"a")), Offer::Queued);
+        assert_eq!(outbox.offer_snapshot(1, snap(2, b"b")), Offer::Replaced);
+        assert_eq!(outbox.take_snapshot(), Some((1, snap(2, b"b"))));
+        assert_eq!(outbox.offer_snapshot(1, snap(3, b"c")), Offer::Queued);
     }
 
     #[test]
     fn snapshots_of_another_membership_are_refused() {
         let (outbox, _rx) = Outbox::new();
         outbox.set_membership(2);
-        assert_eq!(outbox.offer_snapshot(1, Bytes::from_static(b"old room")), Offer::Gone);
-        outbox.offer_snapshot(2, Bytes::from_static(b"x"));
+        assert_eq!(outbox.offer_snapshot(1, snap(1, b"old room")), Offer::Gone);
+        outbox.offer_snapshot(2, snap(1, b"x"));
         outbox.clear_membership();
         assert_eq!(outbox.take_snapshot(), None, "leaving drops the unsent snapshot");
-        assert_eq!(outbox.offer_snapshot(2, Bytes::from_static(b"y")), Offer::Gone);
+        assert_eq!(outbox.offer_snapshot(2, snap(2, b"y")), Offer::Gone);
+    }
+
+    #[test]
+    fn a_delta_goes_only_to_a_client_that_has_its_base() {
+        let s = SnapshotBytes {
+            tick: 12,
+            keyframe: Bytes::from_static(b"key"),
+            delta: Some((10, Bytes::from_static(b"delta"))),
+        };
+        assert_eq!(s.for_client(Some(10)), (&Bytes::from_static(b"delta"), false));
+        assert_eq!(s.for_client(Some(8)), (&Bytes::from_static(b"key"), true), "it missed tick 10");
+        assert_eq!(s.for_client(None), (&Bytes::from_static(b"key"), true), "it just joined");
+        let first = SnapshotBytes::keyframe(10, Bytes::from_static(b"key"));
+        assert_eq!(first.for_client(Some(10)), (&Bytes::from_static(b"key"), true));
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, Joined, ServerMsg, Snapshot, Welcome};
+use arena_protocol::{ClientMsg, Joined, ServerMsg, Welcome};
 use arena_server::conditioner::LinkConditioner;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
@@ -140,7 +140,6 @@ async fn play(
     let mut pings = interval(PING_INTERVAL);
     pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut brain = Brain::new(config.behavior, config.seed);
-    let mut latest: Option<Snapshot> = None;
     let mut seq = 0u32;
     // Send times of recent inputs, by seq, for input-to-acknowledgement latency.
     let mut sent_at = [start; ACK_HISTORY];
@@ -154,7 +153,7 @@ async fn play(
                 seq += 1;
                 let view = View {
                     me: welcome.player_id,
-                    snapshot: latest.as_ref(),
+                    snapshot: client.snapshot(),
                     map: &joined.map,
                     tuning: &welcome.tuning,
                     tick_rate: welcome.tick_rate,
@@ -168,7 +167,8 @@ async fn play(
                 client.send(&ClientMsg::Ping { client_time }).await?;
             }
             msg = client.recv() => match msg? {
-                Some(ServerMsg::Snapshot(snap)) => {
+                Some(ServerMsg::Snapshot(_)) => {
+                    let Some(snap) = client.snapshot() else { continue };
                     let now = Instant::now();
                     report.snapshots += 1;
                     report.first_snapshot.get_or_insert((now, snap.tick));
@@ -188,7 +188,6 @@ async fn play(
                     }
                     last_ack = last_ack.max(ack);
                     last_arrival = Some(now);
-                    latest = Some(snap);
                 }
                 Some(ServerMsg::Events { events, .. }) => {
                     for event in events {

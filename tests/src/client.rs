@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use arena_protocol::codec::decode_with_limit;
-use arena_protocol::{ClientMsg, ErrorCode, Joined, PROTOCOL_VERSION, ServerMsg, Welcome, encode};
+use arena_protocol::{
+    ClientMsg, DeltaError, ErrorCode, Joined, PROTOCOL_VERSION, ServerMsg, Snapshot, SnapshotDecoder,
+    Welcome, encode,
+};
 use arena_server::conditioner::LinkConditioner;
 use futures_util::{SinkExt, StreamExt};
 use thiserror::Error;
@@ -42,9 +45,17 @@ pub enum ClientError {
     /// The server sent something other than what the protocol says comes next.
     #[error("unexpected message: {0}")]
     Unexpected(String),
+    /// A snapshot delta did not fit the last snapshot.
+    #[error("snapshot: {0}")]
+    Delta(#[from] DeltaError),
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A decoder until the welcome says the tick rate (no snapshot comes before it).
+fn fresh_decoder() -> SnapshotDecoder {
+    SnapshotDecoder::new(60)
+}
 
 /// The WebSocket, directly or behind the link conditioner's delay lines.
 #[derive(Debug)]
@@ -63,6 +74,8 @@ pub struct Client {
     pub bytes_out: u64,
     /// The close frame's reason, once the server has closed the connection.
     pub close_reason: Option<String>,
+    /// Rebuilds snapshots from the keyframes and deltas received.
+    snapshots: SnapshotDecoder,
 }
 
 impl Client {
@@ -96,7 +109,13 @@ impl Client {
                 }
             }
         });
-        Ok(Self { ws: Transport::Delayed { out, inbound }, bytes_in: 0, bytes_out: 0, close_reason: None })
+        Ok(Self {
+            ws: Transport::Delayed { out, inbound },
+            bytes_in: 0,
+            bytes_out: 0,
+            close_reason: None,
+            snapshots: fresh_decoder(),
+        })
     }
 
     /// Opens a WebSocket over a socket with a tiny receive buffer (1 KiB), for tests of clients that do
@@ -111,7 +130,13 @@ impl Client {
 
     /// Wraps an already open WebSocket (e.g. one made over a socket with special options).
     pub fn from_stream(ws: Ws) -> Self {
-        Self { ws: Transport::Direct(Box::new(ws)), bytes_in: 0, bytes_out: 0, close_reason: None }
+        Self {
+            ws: Transport::Direct(Box::new(ws)),
+            bytes_in: 0,
+            bytes_out: 0,
+            close_reason: None,
+            snapshots: fresh_decoder(),
+        }
     }
 
     /// Sends a protocol message.
@@ -142,7 +167,9 @@ impl Client {
             match frame {
                 Ok(Message::Binary(bytes)) => {
                     self.bytes_in += bytes.len() as u64;
-                    return Ok(Some(decode_with_limit(&bytes, usize::MAX)?));
+                    let msg = decode_with_limit(&bytes, usize::MAX)?;
+                    self.track(&msg)?;
+                    return Ok(Some(msg));
                 }
                 Ok(Message::Close(frame)) => {
                     self.close_reason = frame.map(|f: CloseFrame| f.reason.to_string());
@@ -156,6 +183,31 @@ impl Client {
                 Err(err) => return Err(err.into()),
             }
         }
+    }
+
+    /// Keeps the snapshot decoder in step with the conversation.
+    fn track(&mut self, msg: &ServerMsg) -> Result<(), ClientError> {
+        match msg {
+            ServerMsg::Welcome(w) => self.snapshots = SnapshotDecoder::new(w.tick_rate),
+            ServerMsg::Joined(_) | ServerMsg::Left => self.snapshots.reset(),
+            ServerMsg::Events { tick, events } => self.snapshots.apply_events(*tick, events),
+            ServerMsg::Snapshot(frame) => {
+                self.snapshots.apply(frame)?;
+            }
+            ServerMsg::Pong { .. } | ServerMsg::Error { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The room's state as of the last snapshot received (rebuilt from keyframes and deltas).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshots.latest()
+    }
+
+    /// Waits for the next snapshot and returns the state it describes.
+    pub async fn next_snapshot(&mut self) -> Result<Snapshot, ClientError> {
+        self.expect(|m| matches!(m, ServerMsg::Snapshot(_)).then_some(())).await?;
+        self.snapshot().cloned().ok_or_else(|| ClientError::Unexpected("no snapshot state".into()))
     }
 
     /// [`Client::recv`] with a time limit.

@@ -21,7 +21,9 @@ async fn snapshots_for(client: &mut Client, span: Duration) -> Vec<(Instant, Sna
     let mut out = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match client.recv_timeout(left).await {
-            Ok(Some(ServerMsg::Snapshot(s))) => out.push((Instant::now(), s)),
+            Ok(Some(ServerMsg::Snapshot(_))) => {
+                out.push((Instant::now(), client.snapshot().cloned().expect("a decoded snapshot")));
+            }
             Ok(Some(ServerMsg::Error { code, message })) => panic!("server error {code}: {message}"),
             Ok(Some(_)) => {}
             Ok(None) => panic!("connection closed: {:?}", client.close_reason),
@@ -34,13 +36,7 @@ async fn snapshots_for(client: &mut Client, span: Duration) -> Vec<(Instant, Sna
 
 /// The next snapshot.
 async fn next_snapshot(client: &mut Client) -> Snapshot {
-    client
-        .expect(|m| match m {
-            ServerMsg::Snapshot(s) => Some(s),
-            _ => None,
-        })
-        .await
-        .expect("a snapshot")
+    client.next_snapshot().await.expect("a snapshot")
 }
 
 fn ship_ids(snapshot: &Snapshot) -> Vec<u32> {

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use arena_protocol::{ErrorCode, GameEvent, Input, Joined, MapInfo, PlayerInfo, ServerMsg, Snapshot};
+use arena_protocol::snapshot::sort_by_id;
+use arena_protocol::{
+    ErrorCode, GameEvent, Input, Joined, MapInfo, PlayerInfo, ServerMsg, Snapshot, SnapshotFrame,
+};
 use bevy_ecs::entity::Entity;
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TryRecvError};
@@ -23,7 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::assets::GameData;
 use crate::lobby::Lobby;
-use crate::outbox::{Offer, Outbox};
+use crate::outbox::{Offer, Outbox, SnapshotBytes};
 use crate::sim::Simulation;
 use clock::TickClock;
 
@@ -165,6 +168,9 @@ pub struct Room {
     capacity: u16,
     /// Reused every snapshot so that, once grown, building one allocates nothing.
     snapshot: Snapshot,
+    /// The last snapshot broadcast (sorted by id): the base of the next delta.
+    base: Option<Snapshot>,
+    frame: SnapshotFrame,
     encoded: Vec<u8>,
     events: Vec<GameEvent>,
     metrics: RoomMetrics,
@@ -206,6 +212,8 @@ impl Room {
             snapshot_rate: u64::from(config.snapshot_rate),
             capacity: config.room_capacity,
             snapshot: Snapshot::default(),
+            base: None,
+            frame: SnapshotFrame::default(),
             encoded: Vec::with_capacity(2048),
             events: Vec::new(),
             last_scores: Vec::new(),
@@ -430,7 +438,25 @@ impl Room {
         }
     }
 
-    /// Sends every player the events (reliable, first) and the snapshot (latest wins).
+    /// Encodes `self.frame` as a snapshot message (one copy, shared by every player who gets it).
+    fn encode_frame(&mut self) -> Option<Bytes> {
+        let msg = ServerMsg::Snapshot(std::mem::take(&mut self.frame));
+        self.encoded.clear();
+        let encoded = arena_protocol::encode_into(&msg, &mut self.encoded);
+        if let ServerMsg::Snapshot(frame) = msg {
+            self.frame = frame;
+        }
+        match encoded {
+            Ok(()) => Some(Bytes::copy_from_slice(&self.encoded)),
+            Err(err) => {
+                warn!(room = %self.spec.code, %err, "could not encode snapshot");
+                None
+            }
+        }
+    }
+
+    /// Sends every player the events (reliable, first) and the snapshot (latest wins): a keyframe, and
+    /// a delta against the previous snapshot for the players who got that one.
     fn broadcast_snapshot(&mut self, events: Option<Bytes>) {
         if self.seats.is_empty() {
             return;
@@ -443,15 +469,28 @@ impl Room {
             self.last_scores.clone_from(&self.snapshot.scores);
             self.snapshots_since_scores = 0;
         }
-        self.encoded.clear();
-        // `ServerMsg::Snapshot` owns its snapshot, so encode a borrowed view with the same shape instead
-        // of moving the reusable snapshot in and out of an enum.
-        if let Err(err) = arena_protocol::encode_into(&SnapshotMsg(&self.snapshot), &mut self.encoded) {
-            warn!(room = %self.spec.code, %err, "could not encode snapshot");
+        sort_by_id(&mut self.snapshot);
+        self.frame.keyframe(&self.snapshot);
+        let keyframe = self.encode_frame();
+        let tick_rate = u16::try_from(self.tick_rate).unwrap_or(u16::MAX);
+        let delta_base = match &self.base {
+            Some(base) => self.frame.delta(base, &self.snapshot, tick_rate).then_some(base.tick),
+            None => None,
+        };
+        let delta = delta_base.and_then(|base| Some((base, self.encode_frame()?)));
+        // The snapshot becomes the next base; the old base's buffers are reused for the next snapshot.
+        let next_buffers = self.base.replace(std::mem::take(&mut self.snapshot));
+        self.snapshot = next_buffers.unwrap_or_default();
+        let Some(keyframe) = keyframe else {
+            // Nothing to send (the encoding failed, which is a bug and logged); the events still go.
+            for seat in &self.seats {
+                if let Some(events) = &events {
+                    let _ = seat.outbox.send_bytes_for(seat.membership, events.clone());
+                }
+            }
             return;
-        }
-        // One copy per room per snapshot; every player gets a handle to the same bytes.
-        let bytes = Bytes::copy_from_slice(&self.encoded);
+        };
+        let bytes = Arc::new(SnapshotBytes { tick: self.sim.tick(), keyframe, delta });
         let slow_limit = (SLOW_CLIENT_GRACE.as_secs_f64() * self.snapshot_rate as f64).ceil() as u32;
         for seat in &mut self.seats {
             if let Some(events) = &events {
@@ -491,41 +530,3 @@ fn fault_hook(name: &str) {
 
 #[cfg(not(debug_assertions))]
 fn fault_hook(_: &str) {}
-
-/// Serializes exactly as `ServerMsg::Snapshot(snapshot)` does, from a borrow.
-struct SnapshotMsg<'a>(&'a Snapshot);
-
-impl serde::Serialize for SnapshotMsg<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let s = self.0;
-        let mut out = serializer.serialize_struct("Snapshot", 7)?;
-        out.serialize_field("t", "snapshot")?;
-        out.serialize_field("tick", &s.tick)?;
-        out.serialize_field("ships", &s.ships)?;
-        out.serialize_field("projectiles", &s.projectiles)?;
-        out.serialize_field("pickups", &s.pickups)?;
-        out.serialize_field("match", &s.match_state)?;
-        out.serialize_field("scores", &s.scores)?;
-        out.end()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use arena_protocol::examples;
-
-    #[test]
-    fn borrowed_snapshot_encodes_like_the_message() {
-        for (_, msg) in examples::server_messages() {
-            if let ServerMsg::Snapshot(snap) = &msg {
-                let mut borrowed = Vec::new();
-                arena_protocol::encode_into(&SnapshotMsg(snap), &mut borrowed).expect("encode");
-                assert_eq!(borrowed, arena_protocol::encode(&msg).expect("encode"));
-                return;
-            }
-        }
-        panic!("no snapshot example");
-    }
-}

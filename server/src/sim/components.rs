@@ -52,6 +52,9 @@ pub struct Projectile {
     pub seq: u32,
     /// The tick it fizzles at.
     pub expires_at: u64,
+    /// The first snapshot tick it is no longer in, unless it hits a ship first: after `expires_at`, or
+    /// after the tick it meets a wall or the arena's edge. Clients get it once, with the projectile.
+    pub ends_at: u64,
 }
 
 /// The controls in force this tick, from the last applied input. They persist while no new input

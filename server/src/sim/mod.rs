@@ -191,10 +191,12 @@ impl Simulation {
                 id: p.id,
                 owner: p.owner,
                 seq: p.seq,
+                tick: now,
                 x: quantize(pos.0.x),
                 y: quantize(pos.0.y),
                 vx: quantize(vel.0.x),
                 vy: quantize(vel.0.y),
+                end_tick: p.ends_at,
             });
         }
         snapshot.pickups = self

@@ -11,6 +11,7 @@ use super::resources::{
     Tick,
 };
 use super::spawn::farthest_spawn;
+use crate::assets::Map;
 
 /// The phases of one tick, in order.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -165,7 +166,7 @@ pub fn step_ship(
     vel: Vec2,
     movement: Vec2,
     ship: &crate::assets::ShipTuning,
-    map: &crate::assets::Map,
+    map: &Map,
     dt: f32,
 ) -> (Vec2, Vec2) {
     let target = movement * ship.max_speed;
@@ -199,6 +200,39 @@ pub fn step_ship(
     (on_grid(pos), on_grid(vel))
 }
 
+/// Where along `from`→`to` a projectile of radius `pr` first meets a wall or the arena's edge (0 to 1),
+/// if it does.
+fn blocked_at(from: Vec2, to: Vec2, map: &Map, pr: f32) -> Option<f32> {
+    let arena = super::geometry::Rect { min: Vec2::splat(pr), max: map.size - Vec2::splat(pr) };
+    let mut first = if arena.distance(to) > 0.0 { Some(exit_time(from, to, &arena)) } else { None };
+    for wall in &map.walls {
+        if let Some(t) = segment_hits_rect(from, to, wall, pr)
+            && first.is_none_or(|best| t < best)
+        {
+            first = Some(t);
+        }
+    }
+    first
+}
+
+/// How many ticks a projectile starting at `pos` and moving `step` per tick flies before a wall or the
+/// arena's edge stops it, stepping exactly as [`move_projectiles`] does (so the two agree to the tick);
+/// `None` when nothing stops it within `max_ticks` (or [`MAX_FLIGHT_TICKS`]).
+pub fn flight_ticks(mut pos: Vec2, step: Vec2, map: &Map, pr: f32, max_ticks: u64) -> Option<u64> {
+    for tick in 0..max_ticks.min(MAX_FLIGHT_TICKS) {
+        let to = pos + step;
+        if blocked_at(pos, to, map, pr).is_some() {
+            return Some(tick);
+        }
+        pos = to;
+    }
+    None
+}
+
+/// The longest flight [`flight_ticks`] traces. Only a tuning with a projectile too slow to reach a wall
+/// in 18 minutes at 60 Hz comes near it; beyond it clients see the projectile until its lifetime ends.
+pub const MAX_FLIGHT_TICKS: u64 = 1 << 16;
+
 /// Rounds a vector to the protocol's position grid (see `arena_protocol::POSITION_SCALE`).
 pub fn on_grid(v: Vec2) -> Vec2 {
     (v * arena_protocol::POSITION_SCALE).round() / arena_protocol::POSITION_SCALE
@@ -209,6 +243,8 @@ pub fn on_grid(v: Vec2) -> Vec2 {
 pub fn fire_weapons(
     tick: Res<Tick>,
     rules: Res<Rules>,
+    game: Res<Game>,
+    dt: Res<FixedDt>,
     clock: Res<MatchClock>,
     mut next_id: ResMut<NextProjectileId>,
     mut commands: Commands,
@@ -223,15 +259,29 @@ pub fn fire_weapons(
         }
         weapon.fired(tick.0, controls.seq, rules.fire_cooldown);
         next_id.0 = next_id.0.wrapping_add(1);
+        let velocity = Vec2::from_angle(controls.aim) * rules.projectile_speed;
+        // Walls never move, so where the flight ends (short of a ship) is known now; clients are told
+        // once instead of every snapshot.
+        let lifetime = flight_ticks(
+            pos.0,
+            velocity * dt.0,
+            &game.0.map,
+            rules.projectile_radius,
+            rules.projectile_lifetime,
+        )
+        .unwrap_or(rules.projectile_lifetime);
         commands.spawn((
             Projectile {
                 id: next_id.0,
                 owner: ship.player,
                 seq: controls.seq,
                 expires_at: tick.0 + rules.projectile_lifetime,
+                // `Tick` counts the ticks done, so this tick's snapshot is numbered `tick + 1`: the last
+                // snapshot to show the projectile is the one after the tick it is stopped in.
+                ends_at: tick.0 + 1 + lifetime,
             },
             Position(pos.0),
-            Velocity(Vec2::from_angle(controls.aim) * rules.projectile_speed),
+            Velocity(velocity),
         ));
     }
 }
@@ -253,7 +303,6 @@ pub fn move_projectiles(
     let map = &game.0.map;
     let pr = rules.projectile_radius;
     let hit_radius = rules.ship.radius + pr;
-    let arena = super::geometry::Rect { min: Vec2::splat(pr), max: map.size - Vec2::splat(pr) };
     for (entity, projectile, mut pos, vel) in &mut projectiles {
         if tick.0 >= projectile.expires_at {
             commands.entity(entity).despawn();
@@ -262,15 +311,7 @@ pub fn move_projectiles(
         let from = pos.0;
         let to = from + vel.0 * dt.0;
         // The earliest obstacle along the path wins.
-        let mut first =
-            if arena.distance(to) > 0.0 { Some((exit_time(from, to, &arena), None)) } else { None };
-        for wall in &map.walls {
-            if let Some(t) = segment_hits_rect(from, to, wall, pr)
-                && first.is_none_or(|(best, _)| t < best)
-            {
-                first = Some((t, None));
-            }
-        }
+        let mut first = blocked_at(from, to, map, pr).map(|t| (t, None));
         for (ship_entity, ship, ship_pos, health) in &ships {
             if ship.player == projectile.owner || health.0 == 0 {
                 continue;
@@ -291,7 +332,12 @@ pub fn move_projectiles(
                 let Ok((_, ship, _, mut health)) = ships.get_mut(target) else { continue };
                 let damage = rules.damage.min(health.0);
                 health.0 -= damage;
-                events.0.push(GameEvent::Hit { shooter: projectile.owner, target: ship.player, damage });
+                events.0.push(GameEvent::Hit {
+                    shooter: projectile.owner,
+                    target: ship.player,
+                    damage,
+                    shot: projectile.id,
+                });
                 if health.0 == 0 {
                     commands.entity(target).insert(Dead { respawn_at: tick.0 + rules.respawn });
                     // The shooter may have left since firing: only players still in the room score.

@@ -249,6 +249,7 @@ fn a_projectile_hits_and_damages() {
     let snap = snapshot(&mut sim);
     assert_eq!(snap.projectiles.len(), 1);
     assert_eq!((snap.projectiles[0].owner, snap.projectiles[0].seq), (1, 1));
+    let shot = snap.projectiles[0].id;
     for _ in 0..60 {
         sim.step();
     }
@@ -256,7 +257,8 @@ fn a_projectile_hits_and_damages() {
     assert!(events(&mut sim).contains(&GameEvent::Hit {
         shooter: 1,
         target: 2,
-        damage: tuning.weapon.damage
+        damage: tuning.weapon.damage,
+        shot,
     }));
     assert!(snapshot(&mut sim).projectiles.is_empty(), "the projectile is spent");
     assert_eq!(health(&mut sim, a), tuning.ship.max_health, "no self-hit");
@@ -281,6 +283,28 @@ fn walls_stop_projectiles() {
     }
     assert_eq!(health(&mut sim, b), tuning().ship.max_health);
     assert!(snapshot(&mut sim).projectiles.is_empty());
+}
+
+#[test]
+fn a_projectile_ends_exactly_when_it_said_it_would() {
+    // Clients are told a projectile's end (wall, edge or lifetime) once, when it appears; it must vanish
+    // from the server at that very tick, whatever the tick rate and direction.
+    let walls = [[300.0, 0.0, 10.0, 420.0], [600.0, 560.0, 40.0, 40.0]];
+    for tick_rate in [1, 10, 30, 60, 144, 240] {
+        for aim in [0.0f32, 0.3, 1.2, 2.0, 3.1, 4.0, 5.5, 6.2] {
+            let (mut sim, a, b) = duel(tick_rate, &walls, 400.0);
+            place(&mut sim, b, [900.0, 950.0]);
+            sim.push_input(a, fire(1, aim));
+            sim.step();
+            let announced = snapshot(&mut sim).projectiles.first().map(|p| p.end_tick);
+            let Some(end_tick) = announced else { continue };
+            while !snapshot(&mut sim).projectiles.is_empty() {
+                assert!(sim.tick() < end_tick, "{tick_rate} Hz, aim {aim}: still flying at its end tick");
+                sim.step();
+            }
+            assert_eq!(sim.tick(), end_tick, "{tick_rate} Hz, aim {aim}: gone early");
+        }
+    }
 }
 
 #[test]
