@@ -147,24 +147,36 @@ where
     };
     let limits = session.lobby.config().limits.clone();
     let mut limiter = RateLimiter::new(limits.message_rate, limits.message_burst);
-    let mut idle_at = Instant::now() + limits.idle_timeout;
+    // The futures below live as long as the loop (pinned once), not one per message: each of them
+    // registers with a lock or a timer wheel when first polled, and inputs arrive 60 times a second.
+    let closed = outbox.closed();
+    let stopping = shutdown.cancelled();
     // A connection must say hello promptly: answering pings alone would keep it from ever being idle.
-    let hello_by = Instant::now() + limits.handshake_timeout;
+    let hello_by = sleep_until(Instant::now() + limits.handshake_timeout);
+    // The idle timer is not moved on every message: when it fires, it checks when the last one came.
+    let mut last_seen = Instant::now();
+    let idle = sleep_until(last_seen + limits.idle_timeout);
+    tokio::pin!(closed, stopping, hello_by, idle);
     loop {
         let hello_due = session.player.is_none();
         let frame = tokio::select! {
             biased;
-            () = outbox.closed() => return,
-            () = shutdown.cancelled() => {
+            () = &mut closed => return,
+            () = &mut stopping => {
                 outbox.close(ErrorCode::ShuttingDown, "the server is shutting down".into());
                 return;
             }
-            () = sleep_until(hello_by), if hello_due => {
+            () = &mut hello_by, if hello_due => {
                 let secs = limits.handshake_timeout.as_secs_f32();
                 outbox.close(ErrorCode::HelloRequired, format!("no hello within {secs} s of connecting"));
                 return;
             }
-            () = sleep_until(idle_at) => {
+            () = &mut idle => {
+                let idle_at = last_seen + limits.idle_timeout;
+                if Instant::now() < idle_at {
+                    idle.as_mut().reset(idle_at);
+                    continue;
+                }
                 let secs = limits.idle_timeout.as_secs_f32();
                 outbox.close(ErrorCode::Idle, format!("nothing was received for {secs} s"));
                 return;
@@ -172,7 +184,7 @@ where
             frame = stream.next() => frame,
         };
         let now = Instant::now();
-        idle_at = now + limits.idle_timeout;
+        last_seen = now;
         // Every frame counts, pings included: a ping flood costs pongs.
         if let Some(Ok(Message::Binary(_) | Message::Text(_) | Message::Ping(_) | Message::Pong(_))) = &frame
         {
@@ -453,19 +465,26 @@ async fn write_loop<S>(
     let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     // The membership and tick of the last snapshot written: a delta is only good on top of it.
     let mut last_snapshot: Option<(u64, u64)> = None;
+    // Pinned once, not made anew for every message: each registers under a lock when first polled.
+    let closed = outbox.closed();
+    let ready = outbox.snapshot_ready();
+    tokio::pin!(closed, ready);
     loop {
         let first = tokio::select! {
             biased;
-            () = outbox.closed() => break,
+            () = &mut closed => break,
             msg = control.recv(&outbox) => match msg {
                 Some(bytes) => Outgoing::Control(bytes),
                 None => break,
             },
             _ = pings.tick() => Outgoing::Ping,
-            () = outbox.snapshot_ready() => match outbox.take_snapshot() {
-                Some((membership, snapshot)) => Outgoing::Snapshot(membership, snapshot),
-                None => continue,
-            },
+            () = &mut ready => {
+                ready.set(outbox.snapshot_ready());
+                match outbox.take_snapshot() {
+                    Some((membership, snapshot)) => Outgoing::Snapshot(membership, snapshot),
+                    None => continue,
+                }
+            }
         };
         // Whatever else is waiting already (the room hands over a snapshot together with the events
         // before it) joins the same write: one system call per batch, not per message. Control messages
@@ -485,7 +504,7 @@ async fn write_loop<S>(
             };
             sent = tokio::select! {
                 biased;
-                () = outbox.closed() => break,
+                () = &mut closed => break,
                 fed = sink.feed(msg) => fed,
             };
             if sent.is_err() {
@@ -499,7 +518,7 @@ async fn write_loop<S>(
         if sent.is_ok() && !outbox.is_closed() {
             sent = tokio::select! {
                 biased;
-                () = outbox.closed() => break,
+                () = &mut closed => break,
                 flushed = sink.flush() => flushed,
             };
         }

@@ -16,6 +16,7 @@
 //! and again when the writer takes it) unless that is still the connection's membership. So nothing from
 //! a room the player left can follow its `left` message or precede the next room's `joined`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arena_protocol::{ErrorCode, ServerMsg};
@@ -75,6 +76,9 @@ pub struct Outbox {
     /// The first fatal reason, sent by the writer just before the close frame.
     close_reason: Mutex<Option<(ErrorCode, String)>>,
     closing: CancellationToken,
+    /// Mirrors `closing` for the hot path: the token's own check takes a lock, and rooms ask once per
+    /// player per snapshot.
+    closed: AtomicBool,
 }
 
 /// What happened to an offered snapshot.
@@ -113,6 +117,7 @@ impl Outbox {
             snapshot_ready: Notify::new(),
             close_reason: Mutex::new(None),
             closing: CancellationToken::new(),
+            closed: AtomicBool::new(false),
         };
         (outbox, OutboxReceiver { control: rx })
     }
@@ -143,7 +148,7 @@ impl Outbox {
     /// Queues an already encoded message from a room (events shared by the whole room), delivered only
     /// while the connection is still in `membership`.
     pub fn send_bytes_for(&self, membership: u64, bytes: Bytes) -> Result<(), SendError> {
-        if self.closing.is_cancelled() || !self.is_current(membership) {
+        if self.is_closed() || !self.is_current(membership) {
             return Err(SendError::Closed);
         }
         match self.control.try_send((membership, bytes)) {
@@ -162,7 +167,7 @@ impl Outbox {
 
     /// Offers the newest snapshot of membership `membership`. Never blocks, never allocates.
     pub fn offer_snapshot(&self, membership: u64, bytes: Arc<SnapshotBytes>) -> Offer {
-        if self.closing.is_cancelled() {
+        if self.is_closed() {
             return Offer::Gone;
         }
         let old = {
@@ -205,15 +210,16 @@ impl Outbox {
     pub fn close(&self, code: ErrorCode, message: String) {
         {
             let mut reason = self.close_reason.lock().unwrap_or_else(|p| p.into_inner());
-            if reason.is_none() && !self.closing.is_cancelled() {
+            if reason.is_none() && !self.is_closed() {
                 *reason = Some((code, message));
             }
         }
-        self.closing.cancel();
+        self.close_quietly();
     }
 
     /// Closes the connection without an error message (the client went away).
     pub fn close_quietly(&self) {
+        self.closed.store(true, Ordering::Release);
         self.closing.cancel();
     }
 
@@ -229,7 +235,7 @@ impl Outbox {
 
     /// Whether the connection is closing.
     pub fn is_closed(&self) -> bool {
-        self.closing.is_cancelled()
+        self.closed.load(Ordering::Acquire)
     }
 }
 

@@ -11,6 +11,7 @@ import {
   type Joined,
   type ServerMsg,
   type Snapshot,
+  SnapshotDecoder,
   type Welcome,
 } from "./protocol";
 import { type ProjectileView, Renderer, type ShipView } from "./render";
@@ -38,6 +39,8 @@ export class Game {
   private joined: Joined | null = null;
   private predictor: Predictor | null = null;
   private buffer: SnapshotBuffer | null = null;
+  /** Rebuilds snapshots from keyframes and deltas; a new one for each room joined. */
+  private decoder: SnapshotDecoder | null = null;
   private readonly names = new Map<number, string>();
   private seq = 0;
   private lastFireSeq = Number.NEGATIVE_INFINITY;
@@ -118,10 +121,23 @@ export class Game {
       case "joined":
         this.onJoined(msg);
         return;
-      case "snapshot":
-        this.onSnapshot(msg);
+      case "snapshot": {
+        if (!this.decoder) return;
+        let snap: Snapshot;
+        try {
+          snap = this.decoder.apply(msg);
+        } catch (err) {
+          // A delta that does not fit: this view of the room is lost. Reconnecting takes the seat back
+          // and starts again from a keyframe.
+          console.warn("snapshot did not decode; reconnecting", err);
+          this.conn.simulateDrop();
+          return;
+        }
+        this.onSnapshot(snap);
         return;
+      }
       case "events":
+        this.decoder?.applyEvents(msg.tick, msg.events);
         for (const e of msg.events) this.onEvent(e);
         return;
       case "pong":
@@ -132,6 +148,7 @@ export class Game {
         else toast(msg.message);
         return;
       case "left":
+        this.decoder?.reset();
         return;
     }
   }
@@ -145,6 +162,7 @@ export class Game {
     // A fresh predictor and buffer (also after a reconnect: the server's state is the truth).
     this.predictor = new Predictor(w.tuning, j.map, 1 / w.tick_rate);
     this.buffer = new SnapshotBuffer(tickMs, 1000 / w.snapshot_rate);
+    this.decoder = new SnapshotDecoder(w.tick_rate);
     this.shots = [];
     this.conn.inGame = true;
     history.replaceState(null, "", `#${j.room}`);

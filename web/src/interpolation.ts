@@ -78,13 +78,25 @@ export class SnapshotBuffer {
     return pair.before.ships.map((a) => interpolateShip(a, pair.before.tick, pair.after, tick, this.tickMs));
   }
 
-  /** Projectiles at `tick`: straight lines, so extrapolated from the latest snapshot that has them. */
+  /**
+   * Projectiles at `tick`: each flies in a straight line from where a snapshot announced it until its end
+   * tick (a wall, its lifetime or a hit), so it is drawn exactly where the server had it.
+   */
   projectiles(tick: number): Projectile[] {
-    const pair = this.bracket(tick);
-    if (!pair) return [];
-    const base = pair.before;
-    const dt = Math.min((tick - base.tick) * this.tickMs, MAX_EXTRAPOLATION_MS + 2 * this.snapshotMs) / 1000;
-    return base.projectiles.map((p) => ({ ...p, x: p.x + p.vx * dt, y: p.y + p.vy * dt }));
+    const h = this.history;
+    const seen = new Map<number, Projectile>();
+    for (let i = h.length - 1; i >= 0; i--) {
+      const s = h[i]!.snap;
+      for (const p of s.projectiles) if (!seen.has(p.id)) seen.set(p.id, p);
+      if (s.tick <= tick) break;
+    }
+    const out: Projectile[] = [];
+    for (const p of seen.values()) {
+      if (tick < p.tick || tick >= p.endTick) continue;
+      const dt = ((tick - p.tick) * this.tickMs) / 1000;
+      out.push({ ...p, x: p.x + p.vx * dt, y: p.y + p.vy * dt });
+    }
+    return out;
   }
 }
 

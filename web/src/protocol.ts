@@ -1,9 +1,9 @@
 // The wire protocol (see protocol/README.md): message types, and MessagePack encoding and decoding with
-// @msgpack/msgpack. Snapshot records arrive as arrays and are turned into named objects here, so no
-// other module knows the wire shape.
+// @msgpack/msgpack. Snapshots arrive as keyframes or deltas of arrays; SnapshotDecoder turns them into
+// whole snapshots of named objects here, so no other module knows the wire shape.
 import { decode, encode } from "@msgpack/msgpack";
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Positions and velocities travel as integers in 1/8 units (see protocol/README.md). */
 export const POSITION_SCALE = 8;
 /** Aim travels as 1/65536 turns. */
@@ -71,18 +71,44 @@ export interface Ship {
   respawnTicks: number;
 }
 
+/** A projectile in flight: at (x, y) at `tick`, moving (vx, vy) units per second until `endTick`. */
 export interface Projectile {
   id: number;
   owner: number;
   seq: number;
+  tick: number;
   x: number;
   y: number;
   vx: number;
   vy: number;
+  /** The first tick it is no longer in flight (a wall, its lifetime, or a hit event). */
+  endTick: number;
+}
+
+/** A ship on the wire: differences from the base's ship, one per set bit of `mask` (0 where clear). */
+export interface ShipDelta {
+  id: number;
+  mask: number;
+  /** By bit: x, y, ack, aim, vx, vy, health, respawn ticks. */
+  values: number[];
+}
+
+/** A snapshot as it arrives: a keyframe (`base` 0) or a delta against the snapshot `base` ticks earlier. */
+export interface SnapshotFrame {
+  t: "snapshot";
+  tick: number;
+  base: number;
+  ships: ShipDelta[];
+  /** [id, owner, seq, x, y, vx, vy, ttl], positions at `tick`. */
+  projectiles: number[][];
+  pickups: number | undefined;
+  match: { phase: Phase; endsTick: number } | undefined;
+  scores: [number, number, number][];
 }
 
 export type Phase = "warmup" | "playing" | "results";
 
+/** A room's whole state at one tick, rebuilt by SnapshotDecoder. */
 export interface Snapshot {
   t: "snapshot";
   tick: number;
@@ -105,7 +131,7 @@ export function pickupUp(bits: number, i: number): boolean {
 
 export type GameEvent =
   | { e: "kill"; killer: number; victim: number }
-  | { e: "hit"; shooter: number; target: number; damage: number }
+  | { e: "hit"; shooter: number; target: number; damage: number; shot: number }
   | { e: "phase"; phase: Phase; ends_tick: number }
   | { e: "join"; id: number; name: string }
   | { e: "leave"; id: number };
@@ -128,7 +154,7 @@ export interface ServerError {
   message: string;
 }
 
-export type ServerMsg = Welcome | Joined | { t: "left" } | Snapshot | Events | Pong | ServerError;
+export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError;
 
 export interface Input {
   seq: number;
@@ -191,36 +217,142 @@ export function decodeServer(bytes: Uint8Array | ArrayBuffer): ServerMsg {
   }
 }
 
-function decodeSnapshot(raw: Record<string, unknown>): Snapshot {
-  const acks = new Map<number, number>();
-  const q = POSITION_SCALE;
+function decodeSnapshot(raw: Record<string, unknown>): SnapshotFrame {
+  if (typeof raw.tick !== "number" || typeof raw.base !== "number") throw new ProtocolError("snapshot: expected tick and base");
   const ships = array(raw.ships, "ships").map((s) => {
-    const [id, x, y, vx, vy, aim, health, respawnTicks, ack] = nums(s, 9, "ship") as [
-      number, number, number, number, number, number, number, number, number,
-    ];
-    acks.set(id, ack);
-    return { id, x: x / q, y: y / q, vx: vx / q, vy: vy / q, aim: (aim / AIM_STEPS) * 2 * Math.PI, health, respawnTicks };
+    const rec = array(s, "ship");
+    const [id, mask] = rec;
+    if (typeof id !== "number" || typeof mask !== "number" || mask < 0 || mask > 255) {
+      throw new ProtocolError("ship: expected [id, mask, ...]");
+    }
+    const values: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+    let n = 2;
+    for (let bit = 0; bit < 8; bit++) {
+      if ((mask & (1 << bit)) === 0) continue;
+      const v = rec[n++];
+      if (typeof v !== "number") throw new ProtocolError(`ship ${id}: expected a value for bit ${bit}`);
+      values[bit] = v;
+    }
+    if (n !== rec.length) throw new ProtocolError(`ship ${id}: ${rec.length - n} values beyond its mask`);
+    return { id, mask, values };
   });
-  const projectiles = array(raw.projectiles, "projectiles").map((p) => {
-    const [id, owner, seq, x, y, vx, vy] = nums(p, 7, "projectile") as [
-      number, number, number, number, number, number, number,
-    ];
-    return { id, owner, seq, x: x / q, y: y / q, vx: vx / q, vy: vy / q };
-  });
-  const match = raw.match;
-  if (!isRecord(match) || typeof match.phase !== "string" || typeof match.ends_tick !== "number") {
-    throw new ProtocolError("match: expected {phase, ends_tick}");
+  const projectiles = array(raw.projectiles, "projectiles").map((p) => nums(p, 8, "projectile"));
+  let match: SnapshotFrame["match"];
+  if (raw.match !== undefined) {
+    const m = raw.match;
+    if (!isRecord(m) || typeof m.phase !== "string" || typeof m.ends_tick !== "number") {
+      throw new ProtocolError("match: expected {phase, ends_tick}");
+    }
+    match = { phase: m.phase as Phase, endsTick: m.ends_tick };
   }
-  if (typeof raw.pickups !== "number") throw new ProtocolError("pickups: expected a bit set");
+  if (raw.pickups !== undefined && typeof raw.pickups !== "number") throw new ProtocolError("pickups: expected a bit set");
   return {
     t: "snapshot",
-    tick: Number(raw.tick),
-    acks,
+    tick: raw.tick,
+    base: raw.base,
     ships,
     projectiles,
-    pickups: raw.pickups,
-    phase: match.phase as Phase,
-    endsTick: match.ends_tick,
+    pickups: raw.pickups as number | undefined,
+    match,
     scores: array(raw.scores, "scores").map((s) => nums(s, 3, "score") as [number, number, number]),
   };
+}
+
+/** `v × ticks / tickRate` rounded half away from zero, in integers: how far a velocity carries (1/8 units). */
+export function reckon(v: number, ticks: number, tickRate: number): number {
+  const n = v * ticks;
+  const d = tickRate;
+  return n >= 0 ? Math.floor((2 * n + d) / (2 * d)) : -Math.floor((-2 * n + d) / (2 * d));
+}
+
+const I32 = 2 ** 31;
+/** Field ranges by mask bit: x, y, ack, aim (wraps), vx, vy, health, respawn ticks. */
+const RANGES: [number, number][] = [
+  [-I32, I32 - 1], [-I32, I32 - 1], [0, 2 ** 32 - 1], [0, 65535], [-I32, I32 - 1], [-I32, I32 - 1], [0, 65535], [0, 65535],
+];
+
+/**
+ * Rebuilds whole snapshots from keyframes and deltas (protocol/README.md, "snapshot"). Feed it every
+ * snapshot and every events message of the room in arrival order; reset it on joined and left.
+ * Projectile objects are carried from one snapshot to the next, so a hit ending one shows in the
+ * snapshots already received too.
+ */
+export class SnapshotDecoder {
+  private last: Snapshot | undefined;
+  /** The last snapshot's ships as wire integers, by bit order (see RANGES), by id. */
+  private raw = new Map<number, number[]>();
+
+  constructor(private readonly tickRate: number) {}
+
+  reset(): void {
+    this.last = undefined;
+    this.raw = new Map();
+  }
+
+  /** The snapshot `frame` describes. Throws ProtocolError when it does not fit (the client should reconnect). */
+  apply(frame: SnapshotFrame): Snapshot {
+    const last = this.last;
+    const ticks = frame.base;
+    if (ticks === 0) {
+      if (frame.pickups === undefined || frame.match === undefined) throw new ProtocolError(`keyframe ${frame.tick} lacks pickups or match`);
+    } else if (!last || frame.tick - ticks !== last.tick) {
+      throw new ProtocolError(`delta for tick ${frame.tick} against ${frame.tick - ticks}, but the last snapshot is ${last?.tick}`);
+    }
+    const raw = new Map<number, number[]>();
+    const acks = new Map<number, number>();
+    const q = POSITION_SCALE;
+    const ships: Ship[] = frame.ships.map((d) => {
+      const b = (ticks > 0 && this.raw.get(d.id)) || [0, 0, 0, 0, 0, 0, 0, 0];
+      const predicted = [
+        b[0]! + reckon(b[4]!, ticks, this.tickRate),
+        b[1]! + reckon(b[5]!, ticks, this.tickRate),
+        b[2]!, b[3]!, b[4]!, b[5]!, b[6]!,
+        Math.max(b[7]! - ticks, 0),
+      ];
+      const v = predicted.map((p, i) => p + d.values[i]!);
+      v[3] = ((v[3]! % 65536) + 65536) % 65536;
+      v.forEach((x, i) => {
+        if (!Number.isInteger(x) || x < RANGES[i]![0] || x > RANGES[i]![1]) throw new ProtocolError(`ship ${d.id}: a value out of range`);
+      });
+      raw.set(d.id, v);
+      const [x, y, ack, aim, vx, vy, health, respawnTicks] = v as [number, number, number, number, number, number, number, number];
+      acks.set(d.id, ack);
+      return { id: d.id, x: x / q, y: y / q, vx: vx / q, vy: vy / q, aim: (aim / AIM_STEPS) * 2 * Math.PI, health, respawnTicks };
+    });
+    const carried = ticks === 0 || !last ? [] : last.projectiles.filter((p) => frame.tick < p.endTick);
+    const fresh = frame.projectiles.map(([id, owner, seq, x, y, vx, vy, ttl]) => ({
+      id: id!, owner: owner!, seq: seq!, tick: frame.tick, x: x! / q, y: y! / q, vx: vx! / q, vy: vy! / q, endTick: frame.tick + ttl!,
+    }));
+    const projectiles = carried.filter((p) => !fresh.some((f) => f.id === p.id)).concat(fresh);
+    const match = frame.match ?? { phase: last!.phase, endsTick: last!.endsTick };
+    const snap: Snapshot = {
+      t: "snapshot",
+      tick: frame.tick,
+      acks,
+      ships,
+      projectiles,
+      pickups: frame.pickups ?? last!.pickups,
+      phase: match.phase,
+      endsTick: match.endsTick,
+      scores: frame.scores,
+    };
+    this.last = snap;
+    this.raw = raw;
+    return snap;
+  }
+
+  /** What events say about projectiles: a hit ends the one it names at `tick`; a phase change ends them all. */
+  applyEvents(tick: number, events: GameEvent[]): void {
+    const last = this.last;
+    if (!last) return;
+    for (const e of events) {
+      if (e.e === "hit") {
+        const p = last.projectiles.find((x) => x.id === e.shot);
+        if (p) p.endTick = Math.min(p.endTick, tick);
+      } else if (e.e === "phase") {
+        for (const p of last.projectiles) p.endTick = Math.min(p.endTick, tick);
+        last.projectiles = [];
+      }
+    }
+  }
 }
