@@ -42,22 +42,13 @@ pub fn snapshots() -> (Snapshot, Snapshot) {
         y: 1602,
         vx: -240,
         vy: 0,
-        aim: 31291,
+        aim: 1956,
         health: 75,
         respawn_ticks: 0,
         ack: 1200,
     };
-    let ship7 = ShipState {
-        id: 7,
-        x: 6400,
-        y: 4000,
-        vx: 0,
-        vy: 0,
-        aim: 49152,
-        health: 0,
-        respawn_ticks: 90,
-        ack: 41,
-    };
+    let ship7 =
+        ShipState { id: 7, x: 6400, y: 4000, vx: 0, vy: 0, aim: 3072, health: 0, respawn_ticks: 90, ack: 41 };
     let shot12 = ProjectileState {
         id: 12,
         owner: 3,
@@ -80,7 +71,7 @@ pub fn snapshots() -> (Snapshot, Snapshot) {
     let second = Snapshot {
         tick: 1236,
         ships: vec![
-            ShipState { x: 796, aim: 31400, ack: 1202, ..ship3 },
+            ShipState { x: 796, aim: 1963, ack: 1202, ..ship3 },
             ShipState { respawn_ticks: 88, ..ship7 },
             ShipState { id: 9, x: 800, y: 800, vx: 0, vy: 0, aim: 0, health: 100, respawn_ticks: 0, ack: 0 },
         ],

@@ -205,8 +205,10 @@ pub struct PlayerInfo {
 /// the same way predicts exactly.
 pub const POSITION_SCALE: f32 = 8.0;
 
-/// Aim angles travel as `u16` steps of a full turn (`65536` steps = 2π).
-pub const AIM_STEPS: f32 = 65536.0;
+/// Aim angles travel as steps of a full turn (`4096` steps = 2π, about 0.09° each). A ship's aim is for
+/// showing only (projectiles fly along the unrounded input aim, and a client shows its own ship with its
+/// own aim), so this is far finer than needed, and a turn between two snapshots fits in one or two bytes.
+pub const AIM_STEPS: f32 = 4096.0;
 
 /// A coordinate or velocity component on the wire.
 pub fn quantize(v: f32) -> i32 {

@@ -17,7 +17,10 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-use crate::{GameEvent, Phase, dequantize, dequantize_aim};
+use crate::{AIM_STEPS, GameEvent, Phase, dequantize, dequantize_aim};
+
+/// Steps in a full turn of aim, as an integer.
+const TURN: i64 = AIM_STEPS as i64;
 
 /// The most ticks a delta may span. A room's previous snapshot is older than this only after it had no
 /// players for a long while; it then sends keyframes only. (It also keeps `velocity × ticks` exact in
@@ -74,7 +77,7 @@ pub struct ShipState {
     pub vx: i32,
     /// Velocity, 1/8 units per second.
     pub vy: i32,
-    /// Facing, 1/65536 turns.
+    /// Facing, 1/4096 turns (0 to 4095; see [`crate::AIM_STEPS`]).
     pub aim: u16,
     /// Health, 0 to `max_health`.
     pub health: u16,
@@ -194,7 +197,7 @@ pub mod ship_fields {
     pub const Y: u8 = 1 << 1;
     /// The input acknowledgement.
     pub const ACK: u8 = 1 << 2;
-    /// The aim, wrapped to the shorter way round (−32768 to 32767).
+    /// The aim, the shorter way round (−2048 to 2047).
     pub const AIM: u8 = 1 << 3;
     /// Velocity x.
     pub const VX: u8 = 1 << 4;
@@ -235,19 +238,20 @@ impl ProjectileRecord {
     }
 }
 
-/// `v × ticks / tick_rate`, rounded half away from zero: how far a velocity of `v` (1/8 units per second)
-/// carries in `ticks`, in 1/8 units. Integer arithmetic, so every client computes the same.
+/// How far a velocity of `v` (1/8 units per second) carries a ship in `ticks`, in 1/8 units, the way the
+/// server moves it: `v / tick_rate` rounded half away from zero each tick (positions stay on the 1/8
+/// grid), times `ticks`. Integer arithmetic, so every client computes the same.
 pub fn reckon(v: i32, ticks: u64, tick_rate: u16) -> i64 {
-    let n = i64::from(v) * ticks.min(MAX_DELTA_TICKS) as i64;
-    let d = i64::from(tick_rate.max(1));
-    if n >= 0 { (2 * n + d) / (2 * d) } else { -((-2 * n + d) / (2 * d)) }
+    let (n, d) = (i64::from(v), i64::from(tick_rate.max(1)));
+    let per_tick = if n >= 0 { (2 * n + d) / (2 * d) } else { -((-2 * n + d) / (2 * d)) };
+    per_tick * ticks.min(MAX_DELTA_TICKS) as i64
 }
 
 impl ShipDelta {
     /// The delta from `base` (the same player's ship `ticks` earlier, or [`ShipState::zero`]) to `ship`.
     fn between(base: &ShipState, ship: &ShipState, ticks: u64, tick_rate: u16) -> Self {
         let predicted = predict(base, ticks, tick_rate);
-        let aim = i64::from(ship.aim.wrapping_sub(predicted.aim) as i16);
+        let aim = (i64::from(ship.aim) - i64::from(predicted.aim) + TURN / 2).rem_euclid(TURN) - TURN / 2;
         let values = [
             i64::from(ship.x) - predicted.x,
             i64::from(ship.y) - predicted.y,
@@ -271,7 +275,7 @@ impl ShipDelta {
             x: i32::try_from(p.x.checked_add(v(0))?).ok()?,
             y: i32::try_from(p.y.checked_add(v(1))?).ok()?,
             ack: u32::try_from(i64::from(p.ack).checked_add(v(2))?).ok()?,
-            aim: (i64::from(p.aim).checked_add(v(3))?).rem_euclid(65536) as u16,
+            aim: (i64::from(p.aim).checked_add(v(3))?).rem_euclid(TURN) as u16,
             vx: i32::try_from(i64::from(p.vx).checked_add(v(4))?).ok()?,
             vy: i32::try_from(i64::from(p.vy).checked_add(v(5))?).ok()?,
             health: u16::try_from(i64::from(p.health).checked_add(v(6))?).ok()?,
@@ -549,7 +553,7 @@ mod tests {
         assert_eq!(reckon(-5, 1, 2), -3);
         assert_eq!(reckon(4, 1, 3), 1);
         assert_eq!(reckon(-5, 1, 3), -2);
-        assert_eq!(reckon(2560, 2, 60), 85);
+        assert_eq!(reckon(2560, 2, 60), 86, "43 a tick, as the server rounds each tick");
         assert_eq!(reckon(i32::MIN, MAX_DELTA_TICKS, 1), i64::from(i32::MIN) * MAX_DELTA_TICKS as i64);
     }
 
@@ -566,7 +570,7 @@ mod tests {
             respawn_ticks: 0,
             ack: 10,
         };
-        let next = ShipState { x: 800 + 85, y: 800 - 85, ack: 12, ..base };
+        let next = ShipState { x: 800 + 86, y: 800 - 86, ack: 12, ..base };
         let d = ShipDelta::between(&base, &next, 2, 60);
         assert_eq!(d.mask, ship_fields::ACK);
         assert_eq!(d.apply(&base, 2, 60), Some(next));
@@ -574,7 +578,7 @@ mod tests {
 
     #[test]
     fn aim_takes_the_short_way_round() {
-        let base = ShipState { id: 1, aim: 65530, ..ShipState::default() };
+        let base = ShipState { id: 1, aim: 4090, ..ShipState::default() };
         let next = ShipState { aim: 4, ..base };
         let d = ShipDelta::between(&base, &next, 2, 60);
         assert_eq!(d.values[3], 10);

@@ -21,6 +21,8 @@ pub const DEFAULT_ROOM_CAPACITY: u16 = 16;
 pub const MAX_ROOM_CAPACITY: u16 = 256;
 /// Default cap on concurrently open rooms.
 pub const DEFAULT_MAX_ROOMS: usize = 512;
+/// Default `--game-threads`.
+pub const DEFAULT_GAME_THREADS: usize = 1;
 /// Default time an empty room stays open for players to come back.
 pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 
@@ -55,6 +57,11 @@ pub struct Args {
     /// Most players in one room (1 to 256).
     #[arg(long, default_value_t = DEFAULT_ROOM_CAPACITY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub room_capacity: u16,
+
+    /// Threads the rooms tick on, apart from the threads that serve connections (1 to 64). One keeps
+    /// up with hundreds of rooms; more help only on machines with many cores.
+    #[arg(long, default_value_t = DEFAULT_GAME_THREADS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub game_threads: usize,
 
     /// Most rooms open at once; creating one more fails with `server_full`.
     #[arg(long, default_value_t = DEFAULT_MAX_ROOMS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
@@ -180,6 +187,8 @@ pub struct Config {
     pub room_capacity: u16,
     /// Most rooms at once.
     pub max_rooms: usize,
+    /// Threads the rooms tick on.
+    pub game_threads: usize,
     /// How long an empty room stays open.
     pub empty_room_grace: Duration,
     /// How long a disconnected player's seat is kept.
@@ -233,6 +242,7 @@ impl Config {
             snapshot_rate: args.snapshot_rate,
             room_capacity: args.room_capacity,
             max_rooms: args.max_rooms,
+            game_threads: args.game_threads,
             empty_room_grace: args.empty_room_grace,
             reconnect_grace: args.reconnect_grace,
             map: args.map.clone(),

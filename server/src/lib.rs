@@ -18,6 +18,7 @@
 //! - [`lobby`]: the rooms, seat reservations and server-wide ids.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
 //! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
+//! - [`game_loop`]: the threads rooms run on, apart from the connections' runtime.
 //! - [`tls`]: HTTPS and `wss://` with rustls, from `--tls-cert` and `--tls-key`.
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
 
@@ -25,6 +26,7 @@ pub mod assets;
 pub mod conditioner;
 pub mod config;
 pub mod connection;
+pub mod game_loop;
 pub mod http;
 pub mod limits;
 pub mod listener;
@@ -47,6 +49,7 @@ use tracing::{info, warn};
 
 pub use assets::{AssetsError, GameData};
 pub use config::{Args, Config, ConfigError};
+use game_loop::GameLoops;
 use lobby::Lobby;
 
 /// How long shutdown waits for connections to say goodbye before it gives up on them.
@@ -89,8 +92,16 @@ pub async fn run(
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let metrics = Arc::new(metrics::Metrics::new());
-    let lobby =
-        Arc::new(Lobby::new(Arc::new(config), game, Arc::clone(&metrics), stop.clone(), tasks.clone()));
+    // Dropped when `run` returns, after every room has stopped: then its threads end too.
+    let game_loops = Arc::new(GameLoops::start(config.game_threads)?);
+    let lobby = Arc::new(Lobby::new(
+        Arc::new(config),
+        game,
+        Arc::clone(&metrics),
+        stop.clone(),
+        tasks.clone(),
+        game_loops,
+    ));
     let upkeep_stop = stop.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));

@@ -22,6 +22,7 @@ use tracing::info;
 
 use crate::assets::GameData;
 use crate::config::Config;
+use crate::game_loop::GameLoops;
 use crate::metrics::Metrics;
 use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand};
 
@@ -118,16 +119,20 @@ pub struct Lobby {
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// Where rooms run.
+    game_loops: Arc<GameLoops>,
 }
 
 impl Lobby {
-    /// A lobby with no rooms. Room tasks are spawned on `tasks` and stop when `shutdown` is cancelled.
+    /// A lobby with no rooms. Room tasks run on `game_loops`, are tracked by `tasks` and stop when
+    /// `shutdown` is cancelled.
     pub fn new(
         config: Arc<Config>,
         game: Arc<GameData>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
+        game_loops: Arc<GameLoops>,
     ) -> Self {
         Self {
             tuning: game.tuning_info(config.tick_rate),
@@ -141,6 +146,7 @@ impl Lobby {
             metrics,
             shutdown,
             tasks,
+            game_loops,
         }
     }
 
@@ -329,19 +335,23 @@ impl Lobby {
         let lobby = Arc::clone(self);
         let room_code = code.clone();
         let shutdown = self.shutdown.clone();
-        self.tasks.spawn(async move {
-            // A panicking room must not take the others down: it is logged and removed, and its players
-            // learn from their closed input channels that it is gone.
-            if let Err(panic) = std::panic::AssertUnwindSafe(task.run(shutdown)).catch_unwind().await {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(room = %room_code, panic = %what, "room task panicked; room closed");
-                lobby.remove(&room_code);
-            }
-        });
+        let game_loop = self.game_loops.next();
+        self.tasks.spawn_on(
+            async move {
+                // A panicking room must not take the others down: it is logged and removed, and its players
+                // learn from their closed input channels that it is gone.
+                if let Err(panic) = std::panic::AssertUnwindSafe(task.run(shutdown)).catch_unwind().await {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(room = %room_code, panic = %what, "room task panicked; room closed");
+                    lobby.remove(&room_code);
+                }
+            },
+            game_loop,
+        );
         info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
         Ok(Seat { code, room: tx })
     }
@@ -375,6 +385,7 @@ mod tests {
             metrics,
             CancellationToken::new(),
             TaskTracker::new(),
+            Arc::new(GameLoops::start(1).expect("game loop thread")),
         ))
     }
 

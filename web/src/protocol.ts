@@ -6,8 +6,8 @@ import { decode, encode } from "@msgpack/msgpack";
 export const PROTOCOL_VERSION = 5;
 /** Positions and velocities travel as integers in 1/8 units (see protocol/README.md). */
 export const POSITION_SCALE = 8;
-/** Aim travels as 1/65536 turns. */
-export const AIM_STEPS = 65536;
+/** Aim travels as 1/4096 turns. */
+export const AIM_STEPS = 4096;
 export const FIRE = 1;
 
 export type Vec2 = [number, number];
@@ -258,17 +258,20 @@ function decodeSnapshot(raw: Record<string, unknown>): SnapshotFrame {
   };
 }
 
-/** `v × ticks / tickRate` rounded half away from zero, in integers: how far a velocity carries (1/8 units). */
+/**
+ * How far velocity `v` (1/8 units per second) carries a ship in `ticks` (1/8 units), as the server moves it:
+ * `v / tickRate` rounded half away from zero each tick, times `ticks`. Integers only, as in Rust.
+ */
 export function reckon(v: number, ticks: number, tickRate: number): number {
-  const n = v * ticks;
   const d = tickRate;
-  return n >= 0 ? Math.floor((2 * n + d) / (2 * d)) : -Math.floor((-2 * n + d) / (2 * d));
+  const perTick = v >= 0 ? Math.floor((2 * v + d) / (2 * d)) : -Math.floor((-2 * v + d) / (2 * d));
+  return perTick * ticks;
 }
 
 const I32 = 2 ** 31;
 /** Field ranges by mask bit: x, y, ack, aim (wraps), vx, vy, health, respawn ticks. */
 const RANGES: [number, number][] = [
-  [-I32, I32 - 1], [-I32, I32 - 1], [0, 2 ** 32 - 1], [0, 65535], [-I32, I32 - 1], [-I32, I32 - 1], [0, 65535], [0, 65535],
+  [-I32, I32 - 1], [-I32, I32 - 1], [0, 2 ** 32 - 1], [0, AIM_STEPS - 1], [-I32, I32 - 1], [-I32, I32 - 1], [0, 65535], [0, 65535],
 ];
 
 /**
@@ -310,7 +313,7 @@ export class SnapshotDecoder {
         Math.max(b[7]! - ticks, 0),
       ];
       const v = predicted.map((p, i) => p + d.values[i]!);
-      v[3] = ((v[3]! % 65536) + 65536) % 65536;
+      v[3] = ((v[3]! % AIM_STEPS) + AIM_STEPS) % AIM_STEPS;
       v.forEach((x, i) => {
         if (!Number.isInteger(x) || x < RANGES[i]![0] || x > RANGES[i]![1]) throw new ProtocolError(`ship ${d.id}: a value out of range`);
       });

@@ -51,7 +51,7 @@ test("the keyframe fixture becomes named records", () => {
   assert.equal(snap.acks.get(3), 1200);
   const ship = snap.ships[0]!;
   assert.deepEqual({ ...ship, aim: 0 }, { id: 3, x: 100.5, y: 200.25, vx: -30, vy: 0, aim: 0, health: 75, respawnTicks: 0 });
-  assert.ok(Math.abs(ship.aim - (31291 / 65536) * 2 * Math.PI) < 1e-12);
+  assert.ok(Math.abs(ship.aim - (1956 / 4096) * 2 * Math.PI) < 1e-12);
   assert.equal(snap.ships[1]?.respawnTicks, 90);
   assert.equal(snap.ships[1]?.aim, 1.5 * Math.PI);
   assert.deepEqual(snap.projectiles[0], { id: 12, owner: 3, seq: 1198, tick: 1234, x: 150, y: 200, vx: 900, vy: 0, endTick: 1274 });
@@ -68,10 +68,10 @@ test("the delta fixture applies to the keyframe (the same values as protocol/src
   const snap = decoder.apply(frame("snapshot_delta"));
   assert.equal(snap.tick, 1236);
   assert.deepEqual(
-    snap.ships.map((s) => ({ ...s, aim: Math.round((s.aim / (2 * Math.PI)) * 65536) })),
+    snap.ships.map((s) => ({ ...s, aim: Math.round((s.aim / (2 * Math.PI)) * 4096) })),
     [
-      { id: 3, x: 99.5, y: 200.25, vx: -30, vy: 0, aim: 31400, health: 75, respawnTicks: 0 },
-      { id: 7, x: 800, y: 500, vx: 0, vy: 0, aim: 49152, health: 0, respawnTicks: 88 },
+      { id: 3, x: 99.5, y: 200.25, vx: -30, vy: 0, aim: 1963, health: 75, respawnTicks: 0 },
+      { id: 7, x: 800, y: 500, vx: 0, vy: 0, aim: 3072, health: 0, respawnTicks: 88 },
       { id: 9, x: 100, y: 100, vx: 0, vy: 0, aim: 0, health: 100, respawnTicks: 0 },
     ],
   );
@@ -100,7 +100,7 @@ test("dead reckoning rounds halves away from zero, as the server does", () => {
   assert.equal(reckon(-5, 1, 2), -3);
   assert.equal(reckon(4, 1, 3), 1);
   assert.equal(reckon(-5, 1, 3), -2);
-  assert.equal(reckon(2560, 2, 60), 85);
+  assert.equal(reckon(2560, 2, 60), 86);
 });
 
 test("garbage is a protocol error, not a crash", () => {
