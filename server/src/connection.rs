@@ -442,7 +442,10 @@ impl WriterMetrics {
     }
 
     fn of(lobby: &Lobby) -> Self {
-        let m = lobby.metrics();
+        Self::from_metrics(lobby.metrics())
+    }
+
+    fn from_metrics(m: &crate::metrics::Metrics) -> Self {
         Self {
             messages_out: m.messages_out.clone(),
             bytes_out: m.bytes_out.clone(),
@@ -572,6 +575,57 @@ fn close_code_for(code: ErrorCode) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn after_a_replaced_snapshot_the_writer_sends_a_keyframe() {
+        let (outbox, control) = Outbox::new();
+        let outbox = Arc::new(outbox);
+        outbox.set_membership(1);
+        let metrics = crate::metrics::Metrics::new();
+        // A socket that holds one message: a client that stops reading fills it at once.
+        let (socket, mut client) = mpsc::channel::<Message>(1);
+        let writer = tokio::spawn(write_loop(
+            PollSender::new(socket),
+            control,
+            Arc::clone(&outbox),
+            WriterMetrics::from_metrics(&metrics),
+            Duration::from_secs(600),
+        ));
+        let snapshot = |tick: u64| {
+            Arc::new(SnapshotBytes {
+                tick,
+                keyframe: Bytes::from(format!("key {tick}")),
+                delta: (tick > 1).then(|| (tick - 1, Bytes::from(format!("delta {tick}")))),
+            })
+        };
+        let settle = || tokio::time::sleep(Duration::from_millis(20));
+        let mut read = async || match client.recv().await {
+            Some(Message::Binary(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            other => panic!("expected a message, got {other:?}"),
+        };
+        outbox.offer_snapshot(1, snapshot(1));
+        assert_eq!(read().await, "key 1", "the first snapshot of a room is a keyframe");
+        outbox.offer_snapshot(1, snapshot(2));
+        assert_eq!(read().await, "delta 2");
+        // The client stops reading: 3 fills its socket, 4 waits in the writer, 5 in the slot...
+        for tick in 3..=5 {
+            outbox.offer_snapshot(1, snapshot(tick));
+            settle().await;
+        }
+        // ...until 6 replaces it: the client never gets 5, so 6 must come as a keyframe.
+        assert_eq!(outbox.offer_snapshot(1, snapshot(6)), crate::outbox::Offer::Replaced);
+        assert_eq!(read().await, "delta 3");
+        assert_eq!(read().await, "delta 4");
+        assert_eq!(read().await, "key 6");
+        outbox.offer_snapshot(1, snapshot(7));
+        assert_eq!(read().await, "delta 7");
+        // A new room membership starts from a keyframe even if the tick numbers line up.
+        outbox.set_membership(2);
+        outbox.offer_snapshot(2, snapshot(8));
+        assert_eq!(read().await, "key 8");
+        outbox.close_quietly();
+        writer.await.expect("writer ends");
+    }
 
     #[test]
     fn names_are_checked() {

@@ -576,7 +576,11 @@ async fn metrics_count_what_happens() {
     // Twenty inputs at once: the ship's queue keeps the newest 8, the rest are counted as discarded.
     assert_eq!(value("arena_inputs_applied_total "), 8.0);
     assert_eq!(value("arena_inputs_discarded_total "), 12.0);
-    assert!(value("arena_snapshots_sent_total ") >= 150.0);
+    let sent = value("arena_snapshots_sent_total ");
+    assert!(sent >= 150.0);
+    // The first snapshot after joining is a keyframe; the rest are deltas (unless one was replaced).
+    let keyframes = value("arena_snapshot_keyframes_sent_total ");
+    assert!((1.0..sent / 4.0).contains(&keyframes), "{keyframes} keyframes of {sent} snapshots");
     assert!(value("arena_bytes_out_total ") > 0.0 && value("arena_messages_in_total ") >= 22.0);
     assert_eq!(value("arena_disconnects_total{reason=\"malformed\"} "), 1.0);
     let p99 = value("arena_tick_duration_seconds{quantile=\"0.99\"} ");
