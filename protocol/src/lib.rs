@@ -19,7 +19,7 @@ pub mod examples;
 pub mod message;
 pub mod snapshot;
 
-pub use codec::{DecodeError, EncodeError, decode, decode_server, encode, encode_into};
+pub use codec::{DecodeError, EncodeError, decode, decode_client, decode_server, encode, encode_into};
 pub use message::*;
 pub use snapshot::{
     DeltaError, MatchState, ProjectileRecord, ProjectileState, ShipDelta, ShipState, Snapshot,

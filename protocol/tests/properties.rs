@@ -1,7 +1,7 @@
 //! Property tests: whatever bytes arrive, decoding never panics; whatever a client can send, it
 //! survives an encode/decode round trip unchanged.
 
-use arena_protocol::{ClientMsg, Input, MAX_CLIENT_MESSAGE_BYTES, decode, encode};
+use arena_protocol::{ClientMsg, Input, MAX_CLIENT_MESSAGE_BYTES, decode, decode_client, encode};
 use proptest::prelude::*;
 
 fn input() -> impl Strategy<Value = Input> {
@@ -22,7 +22,29 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
     ]
 }
 
+/// A decode result as a client would see it: the message, or the error code it is closed with (the
+/// wording of details may differ between decoding paths).
+fn outcome(
+    result: Result<ClientMsg, arena_protocol::DecodeError>,
+) -> Result<String, arena_protocol::ErrorCode> {
+    result.map(|msg| format!("{msg:?}")).map_err(|err| err.code())
+}
+
 proptest! {
+    #[test]
+    fn the_quick_client_decoder_agrees_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        prop_assert_eq!(outcome(decode::<ClientMsg>(&bytes)), outcome(decode_client(&bytes, MAX_CLIENT_MESSAGE_BYTES)));
+    }
+
+    #[test]
+    fn the_quick_client_decoder_agrees_on_inputs_with_anything_added(
+        input in input(), extra in proptest::collection::vec(any::<u8>(), 0..8)
+    ) {
+        let mut bytes = encode(&ClientMsg::Input(input)).expect("encode");
+        bytes.extend_from_slice(&extra);
+        prop_assert_eq!(outcome(decode::<ClientMsg>(&bytes)), outcome(decode_client(&bytes, MAX_CLIENT_MESSAGE_BYTES)));
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(msg) = decode::<ClientMsg>(&bytes) {

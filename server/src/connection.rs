@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_protocol::codec::decode_with_limit;
-use arena_protocol::{ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome};
+use arena_protocol::{
+    ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome, decode_client,
+};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -22,7 +23,7 @@ use tracing::{debug, info};
 use crate::limits::{FLOOD_GRACE, RateLimiter, Verdict};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::metrics::Disconnect;
-use crate::outbox::{Outbox, OutboxReceiver, SnapshotBytes};
+use crate::outbox::{Outbox, OutboxReceiver, Side, SnapshotBytes};
 use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
 
 /// Reconnect tokens are 128 bits as hex.
@@ -149,7 +150,7 @@ where
     let mut limiter = RateLimiter::new(limits.message_rate, limits.message_burst);
     // The futures below live as long as the loop (pinned once), not one per message: each of them
     // registers with a lock or a timer wheel when first polled, and inputs arrive 60 times a second.
-    let closed = outbox.closed();
+    let closed = outbox.closed(Side::Reader);
     let stopping = shutdown.cancelled();
     // A connection must say hello promptly: answering pings alone would keep it from ever being idle.
     let hello_by = sleep_until(Instant::now() + limits.handshake_timeout);
@@ -159,9 +160,12 @@ where
     tokio::pin!(closed, stopping, hello_by, idle);
     loop {
         let hello_due = session.player.is_none();
+        // The socket before the shutdown signal: a message ready to read is the common case, and polling
+        // the shared shutdown token takes a lock. It is still polled whenever the socket has nothing.
         let frame = tokio::select! {
             biased;
             () = &mut closed => return,
+            frame = stream.next() => frame,
             () = &mut stopping => {
                 outbox.close(ErrorCode::ShuttingDown, "the server is shutting down".into());
                 return;
@@ -181,7 +185,6 @@ where
                 outbox.close(ErrorCode::Idle, format!("nothing was received for {secs} s"));
                 return;
             }
-            frame = stream.next() => frame,
         };
         let now = Instant::now();
         last_seen = now;
@@ -209,7 +212,7 @@ where
             Some(Ok(Message::Binary(bytes))) => {
                 messages_in.increment(1);
                 bytes_in.increment(bytes.len() as u64);
-                match decode_with_limit::<ClientMsg>(&bytes, limits.max_message_bytes) {
+                match decode_client(&bytes, limits.max_message_bytes) {
                     Ok(msg) => session.handle(msg),
                     Err(err) => {
                         debug!(%err, "bad client message");
@@ -469,7 +472,7 @@ async fn write_loop<S>(
     // The membership and tick of the last snapshot written: a delta is only good on top of it.
     let mut last_snapshot: Option<(u64, u64)> = None;
     // Pinned once, not made anew for every message: each registers under a lock when first polled.
-    let closed = outbox.closed();
+    let closed = outbox.closed(Side::Writer);
     let ready = outbox.snapshot_ready();
     tokio::pin!(closed, ready);
     loop {
@@ -477,7 +480,7 @@ async fn write_loop<S>(
             biased;
             () = &mut closed => break,
             msg = control.recv(&outbox) => match msg {
-                Some(bytes) => Outgoing::Control(bytes),
+                Some((bytes, tick)) => Outgoing::Control(bytes, tick),
                 None => break,
             },
             _ = pings.tick() => Outgoing::Ping,
@@ -493,11 +496,24 @@ async fn write_loop<S>(
         // before it) joins the same write: one system call per batch, not per message. Control messages
         // first, since a room queues a snapshot's events before the snapshot.
         let mut batch = Some(first);
+        let mut held = None;
         let mut sent = Ok(());
         while let Some(item) = batch.take() {
+            let item = match item {
+                // Events for tick T while a snapshot from before T still waits (the writer was behind):
+                // that snapshot first, so events never overtake what they refer to.
+                Outgoing::Control(bytes, Some(tick)) => match outbox.take_snapshot_before(tick) {
+                    Some((membership, snapshot)) => {
+                        held = Some(Outgoing::Control(bytes, None));
+                        Outgoing::Snapshot(membership, snapshot)
+                    }
+                    None => Outgoing::Control(bytes, None),
+                },
+                item => item,
+            };
             let msg = match item {
                 Outgoing::Ping => Message::Ping(Bytes::new()),
-                Outgoing::Control(bytes) => metrics.count(bytes, None),
+                Outgoing::Control(bytes, _) => metrics.count(bytes, None),
                 Outgoing::Snapshot(membership, snapshot) => {
                     let last = last_snapshot.filter(|(m, _)| *m == membership).map(|(_, tick)| tick);
                     let (bytes, keyframe) = snapshot.for_client(last);
@@ -513,10 +529,10 @@ async fn write_loop<S>(
             if sent.is_err() {
                 break;
             }
-            batch = match control.try_recv(&outbox) {
-                Some(bytes) => Some(Outgoing::Control(bytes)),
-                None => outbox.take_snapshot().map(|(membership, s)| Outgoing::Snapshot(membership, s)),
-            };
+            batch = held
+                .take()
+                .or_else(|| control.try_recv(&outbox).map(|(bytes, tick)| Outgoing::Control(bytes, tick)))
+                .or_else(|| outbox.take_snapshot().map(|(membership, s)| Outgoing::Snapshot(membership, s)));
         }
         if sent.is_ok() && !outbox.is_closed() {
             sent = tokio::select! {
@@ -556,8 +572,8 @@ async fn write_loop<S>(
 enum Outgoing {
     /// A WebSocket ping of the writer's own.
     Ping,
-    /// A reliable message from the control lane.
-    Control(Bytes),
+    /// A reliable message from the control lane (events carry the tick of their snapshot).
+    Control(Bytes, Option<u64>),
     /// The newest snapshot, of a membership.
     Snapshot(u64, Arc<SnapshotBytes>),
 }
@@ -623,6 +639,13 @@ mod tests {
         outbox.set_membership(2);
         outbox.offer_snapshot(2, snapshot(8));
         assert_eq!(read().await, "key 8");
+        // Events for tick 10 come while snapshot 9 still waits: 9 goes first, then the events, then 10.
+        outbox.offer_snapshot(2, snapshot(9));
+        outbox.send_events_for(2, 10, Bytes::from_static(b"events 10")).expect("queued");
+        assert_eq!(read().await, "delta 9");
+        assert_eq!(read().await, "events 10");
+        outbox.offer_snapshot(2, snapshot(10));
+        assert_eq!(read().await, "delta 10");
         outbox.close_quietly();
         writer.await.expect("writer ends");
     }

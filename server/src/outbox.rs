@@ -16,13 +16,16 @@
 //! and again when the writer takes it) unless that is still the connection's membership. So nothing from
 //! a room the player left can follow its `left` message or precede the next room's `joined`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use arena_protocol::{ErrorCode, ServerMsg};
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use tokio::sync::{Notify, mpsc};
-use tokio_util::sync::CancellationToken;
 
 /// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
 /// ping, and at most one event message per snapshot; a client with this many unsent (about 4 s of
@@ -70,15 +73,54 @@ impl SnapshotBytes {
 /// The shared sending side of a connection.
 #[derive(Debug)]
 pub struct Outbox {
-    control: mpsc::Sender<(u64, Bytes)>,
+    control: mpsc::Sender<Control>,
     slot: Mutex<Slot>,
     snapshot_ready: Notify,
     /// The first fatal reason, sent by the writer just before the close frame.
     close_reason: Mutex<Option<(ErrorCode, String)>>,
-    closing: CancellationToken,
-    /// Mirrors `closing` for the hot path: the token's own check takes a lock, and rooms ask once per
-    /// player per snapshot.
+    /// Set once the connection is closing. A flag and two wakers rather than a cancellation token:
+    /// the reader and the writer poll their [`Closed`] future on every message, and a token takes a
+    /// lock for each poll.
     closed: AtomicBool,
+    close_wakers: [AtomicWaker; 2],
+}
+
+/// A queued control message.
+#[derive(Debug)]
+struct Control {
+    membership: u64,
+    /// For events: the tick of the snapshot they precede.
+    tick: Option<u64>,
+    bytes: Bytes,
+}
+
+/// Which of the connection's two tasks waits for [`Outbox::closed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The task reading the socket.
+    Reader = 0,
+    /// The task writing to it.
+    Writer = 1,
+}
+
+/// Completes once the connection is closing; see [`Outbox::closed`].
+#[derive(Debug)]
+pub struct Closed<'a> {
+    outbox: &'a Outbox,
+    side: Side,
+}
+
+impl Future for Closed<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.outbox.is_closed() {
+            return Poll::Ready(());
+        }
+        self.outbox.close_wakers[self.side as usize].register(cx.waker());
+        // Closed between the check and the registration: the wake may have gone to an older waker.
+        if self.outbox.is_closed() { Poll::Ready(()) } else { Poll::Pending }
+    }
 }
 
 /// What happened to an offered snapshot.
@@ -95,7 +137,7 @@ pub enum Offer {
 /// The writer's end of the control lane.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    control: mpsc::Receiver<(u64, Bytes)>,
+    control: mpsc::Receiver<Control>,
 }
 
 /// Why a control message could not be queued.
@@ -116,8 +158,8 @@ impl Outbox {
             slot: Mutex::new(Slot { membership: NO_MEMBERSHIP, snapshot: None }),
             snapshot_ready: Notify::new(),
             close_reason: Mutex::new(None),
-            closing: CancellationToken::new(),
             closed: AtomicBool::new(false),
+            close_wakers: [AtomicWaker::new(), AtomicWaker::new()],
         };
         (outbox, OutboxReceiver { control: rx })
     }
@@ -145,13 +187,24 @@ impl Outbox {
         }
     }
 
-    /// Queues an already encoded message from a room (events shared by the whole room), delivered only
-    /// while the connection is still in `membership`.
+    /// Queues an already encoded message from a room, delivered only while the connection is still in
+    /// `membership`.
     pub fn send_bytes_for(&self, membership: u64, bytes: Bytes) -> Result<(), SendError> {
-        if self.is_closed() || !self.is_current(membership) {
+        self.queue(Control { membership, tick: None, bytes })
+    }
+
+    /// Queues a room's encoded `events` message for the snapshot of `tick`. The writer makes sure an
+    /// older snapshot still waiting in the slot goes out first: a client must never get events before
+    /// the snapshot that shows what they refer to (a projectile a `hit` names, say).
+    pub fn send_events_for(&self, membership: u64, tick: u64, bytes: Bytes) -> Result<(), SendError> {
+        self.queue(Control { membership, tick: Some(tick), bytes })
+    }
+
+    fn queue(&self, control: Control) -> Result<(), SendError> {
+        if self.is_closed() || !self.is_current(control.membership) {
             return Err(SendError::Closed);
         }
-        match self.control.try_send((membership, bytes)) {
+        match self.control.try_send(control) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(ErrorCode::TooSlow, "the client is not reading its messages".into());
@@ -195,9 +248,14 @@ impl Outbox {
 
     /// Takes the pending snapshot, if any, with its membership (always the current one).
     pub fn take_snapshot(&self) -> Option<(u64, Arc<SnapshotBytes>)> {
+        self.take_snapshot_before(u64::MAX)
+    }
+
+    /// Takes the pending snapshot if it is from before `tick`.
+    pub fn take_snapshot_before(&self, tick: u64) -> Option<(u64, Arc<SnapshotBytes>)> {
         let mut slot = self.slot();
         let membership = slot.membership;
-        slot.snapshot.take().map(|s| (membership, s))
+        slot.snapshot.take_if(|s| s.tick < tick).map(|s| (membership, s))
     }
 
     /// Waits until a snapshot may be pending.
@@ -220,7 +278,9 @@ impl Outbox {
     /// Closes the connection without an error message (the client went away).
     pub fn close_quietly(&self) {
         self.closed.store(true, Ordering::Release);
-        self.closing.cancel();
+        for waker in &self.close_wakers {
+            waker.wake();
+        }
     }
 
     /// The reason given to [`Outbox::close`], if any.
@@ -228,9 +288,9 @@ impl Outbox {
         self.close_reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Completes once the connection is closing.
-    pub async fn closed(&self) {
-        self.closing.cancelled().await;
+    /// Completes once the connection is closing. Each side (reader, writer) may have one waiting.
+    pub fn closed(&self, side: Side) -> Closed<'_> {
+        Closed { outbox: self, side }
     }
 
     /// Whether the connection is closing.
@@ -240,22 +300,23 @@ impl Outbox {
 }
 
 impl OutboxReceiver {
-    /// The next control message still meant for this connection; `None` once every sender is gone.
-    pub async fn recv(&mut self, outbox: &Outbox) -> Option<Bytes> {
+    /// The next control message still meant for this connection, with the tick of the snapshot it
+    /// precedes (for events); `None` once every sender is gone.
+    pub async fn recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
-            let (membership, bytes) = self.control.recv().await?;
-            if outbox.is_current(membership) {
-                return Some(bytes);
+            let control = self.control.recv().await?;
+            if outbox.is_current(control.membership) {
+                return Some((control.bytes, control.tick));
             }
         }
     }
 
-    /// The next control message still meant for this connection, if one is waiting now.
-    pub fn try_recv(&mut self, outbox: &Outbox) -> Option<Bytes> {
+    /// [`OutboxReceiver::recv`] for a message that is waiting now.
+    pub fn try_recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
-            let (membership, bytes) = self.control.try_recv().ok()?;
-            if outbox.is_current(membership) {
-                return Some(bytes);
+            let control = self.control.try_recv().ok()?;
+            if outbox.is_current(control.membership) {
+                return Some((control.bytes, control.tick));
             }
         }
     }
@@ -311,7 +372,7 @@ mod tests {
         outbox.send_bytes_for(5, Bytes::from_static(b"event of room 5")).expect("queued");
         outbox.clear_membership();
         outbox.send(&ServerMsg::Left).expect("queued");
-        let first = rx.recv(&outbox).await.expect("a message");
+        let (first, _) = rx.recv(&outbox).await.expect("a message");
         assert_eq!(first, Bytes::from(arena_protocol::encode(&ServerMsg::Left).expect("encode")));
     }
 

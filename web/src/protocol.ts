@@ -238,21 +238,22 @@ function decodeSnapshot(raw: Record<string, unknown>): SnapshotFrame {
   });
   const projectiles = array(raw.projectiles, "projectiles").map((p) => nums(p, 8, "projectile"));
   let match: SnapshotFrame["match"];
-  if (raw.match !== undefined) {
+  if (raw.match !== undefined && raw.match !== null) {
     const m = raw.match;
     if (!isRecord(m) || typeof m.phase !== "string" || typeof m.ends_tick !== "number") {
       throw new ProtocolError("match: expected {phase, ends_tick}");
     }
     match = { phase: m.phase as Phase, endsTick: m.ends_tick };
   }
-  if (raw.pickups !== undefined && typeof raw.pickups !== "number") throw new ProtocolError("pickups: expected a bit set");
+  const pickups = raw.pickups ?? undefined;
+  if (pickups !== undefined && typeof pickups !== "number") throw new ProtocolError("pickups: expected a bit set");
   return {
     t: "snapshot",
     tick: raw.tick,
     base: raw.base,
     ships,
     projectiles,
-    pickups: raw.pickups as number | undefined,
+    pickups,
     match,
     scores: array(raw.scores, "scores").map((s) => nums(s, 3, "score") as [number, number, number]),
   };

@@ -492,9 +492,10 @@ impl Room {
         };
         let bytes = Arc::new(SnapshotBytes { tick: self.sim.tick(), keyframe, delta });
         let slow_limit = (SLOW_CLIENT_GRACE.as_secs_f64() * self.snapshot_rate as f64).ceil() as u32;
+        let tick = self.sim.tick();
         for seat in &mut self.seats {
             if let Some(events) = &events {
-                let _ = seat.outbox.send_bytes_for(seat.membership, events.clone());
+                let _ = seat.outbox.send_events_for(seat.membership, tick, events.clone());
             }
             match seat.outbox.offer_snapshot(seat.membership, bytes.clone()) {
                 Offer::Queued => seat.missed_in_a_row = 0,

@@ -276,8 +276,8 @@ pub fn fire_weapons(
                 owner: ship.player,
                 seq: controls.seq,
                 expires_at: tick.0 + rules.projectile_lifetime,
-                // `Tick` counts the ticks done, so this tick's snapshot is numbered `tick + 1`: the last
-                // snapshot to show the projectile is the one after the tick it is stopped in.
+                // `Tick` counts the ticks done, so this tick's snapshot is numbered `tick + 1`: a
+                // projectile stopped during the tick numbered `t` is first missing from snapshot `t + 1`.
                 ends_at: tick.0 + 1 + lifetime,
             },
             Position(pos.0),
