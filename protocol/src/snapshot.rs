@@ -175,7 +175,8 @@ pub struct SnapshotFrame {
     /// ship the base does not have). A ship of the base that is not listed is gone.
     pub ships: Vec<ShipDelta>,
     /// A keyframe: every projectile in flight. A delta: the projectiles fired since the base; the others
-    /// fly on as the base said.
+    /// fly on as the base said. Left out when empty (most deltas).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projectiles: Vec<ProjectileRecord>,
     /// The pickup bit set; always in a keyframe, in a delta only when it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,7 +185,8 @@ pub struct SnapshotFrame {
     #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
     pub match_state: Option<MatchState>,
     /// `[player_id, kills, deaths]` for every player, when the scores changed since the last list the
-    /// room sent or once a second; empty means "unchanged".
+    /// room sent or once a second; empty (left out) means "unchanged".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scores: Vec<[u32; 3]>,
 }
 
@@ -195,7 +197,7 @@ pub mod ship_fields {
     pub const X: u8 = 1 << 0;
     /// Position y, likewise.
     pub const Y: u8 = 1 << 1;
-    /// The input acknowledgement.
+    /// The input acknowledgement, minus the base's plus the ticks between (one input a tick).
     pub const ACK: u8 = 1 << 2;
     /// The aim, the shorter way round (−2048 to 2047).
     pub const AIM: u8 = 1 << 3;
@@ -255,7 +257,7 @@ impl ShipDelta {
         let values = [
             i64::from(ship.x) - predicted.x,
             i64::from(ship.y) - predicted.y,
-            i64::from(ship.ack) - i64::from(predicted.ack),
+            i64::from(ship.ack) - predicted.ack,
             aim,
             i64::from(ship.vx) - i64::from(predicted.vx),
             i64::from(ship.vy) - i64::from(predicted.vy),
@@ -274,7 +276,7 @@ impl ShipDelta {
             id: self.id,
             x: i32::try_from(p.x.checked_add(v(0))?).ok()?,
             y: i32::try_from(p.y.checked_add(v(1))?).ok()?,
-            ack: u32::try_from(i64::from(p.ack).checked_add(v(2))?).ok()?,
+            ack: u32::try_from(p.ack.checked_add(v(2))?).ok()?,
             aim: (i64::from(p.aim).checked_add(v(3))?).rem_euclid(TURN) as u16,
             vx: i32::try_from(i64::from(p.vx).checked_add(v(4))?).ok()?,
             vy: i32::try_from(i64::from(p.vy).checked_add(v(5))?).ok()?,
@@ -284,11 +286,12 @@ impl ShipDelta {
     }
 }
 
-/// A ship predicted from its base: moved along its velocity, its respawn counted down; the rest kept.
+/// A ship predicted from its base: moved along its velocity, one more input acknowledged per tick, its
+/// respawn counted down; the rest kept.
 struct Predicted {
     x: i64,
     y: i64,
-    ack: u32,
+    ack: i64,
     aim: u16,
     vx: i32,
     vy: i32,
@@ -300,7 +303,8 @@ fn predict(base: &ShipState, ticks: u64, tick_rate: u16) -> Predicted {
     Predicted {
         x: i64::from(base.x) + reckon(base.vx, ticks, tick_rate),
         y: i64::from(base.y) + reckon(base.vy, ticks, tick_rate),
-        ack: base.ack,
+        // A playing client sends one input per tick and the server applies one per tick.
+        ack: i64::from(base.ack) + ticks.min(MAX_DELTA_TICKS) as i64,
         aim: base.aim,
         vx: base.vx,
         vy: base.vy,
@@ -558,7 +562,7 @@ mod tests {
     }
 
     #[test]
-    fn a_ship_moving_steadily_costs_only_its_ack() {
+    fn a_ship_moving_steadily_with_steady_inputs_costs_nothing() {
         let base = ShipState {
             id: 3,
             x: 800,
@@ -572,8 +576,12 @@ mod tests {
         };
         let next = ShipState { x: 800 + 86, y: 800 - 86, ack: 12, ..base };
         let d = ShipDelta::between(&base, &next, 2, 60);
-        assert_eq!(d.mask, ship_fields::ACK);
+        assert_eq!(d.mask, 0, "moved and acknowledged as predicted");
         assert_eq!(d.apply(&base, 2, 60), Some(next));
+        let late = ShipState { ack: 11, ..next };
+        let d = ShipDelta::between(&base, &late, 2, 60);
+        assert_eq!((d.mask, d.values[2]), (ship_fields::ACK, -1), "one input late");
+        assert_eq!(d.apply(&base, 2, 60), Some(late));
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn the_fixtures_decode_to_the_example_snapshots() {
 }
 
 #[test]
-fn a_room_in_steady_motion_costs_a_few_bytes_per_ship() {
+fn a_room_in_steady_motion_costs_three_bytes_a_ship() {
     let ship = |id: u32| ShipState {
         id,
         x: 800 * id as i32,
@@ -71,8 +71,8 @@ fn a_room_in_steady_motion_costs_a_few_bytes_per_ship() {
     assert!(delta.delta(&first, &second, 60));
     let key_ships = encode(&key.ships).expect("encode").len();
     let delta_ships = encode(&delta.ships).expect("encode").len();
-    // [id, mask, ack + 2]: four bytes a ship (and three for the array's header).
-    assert_eq!(delta_ships, 3 + 16 * 4, "keyframe ships take {key_ships} bytes");
+    // [id, 0]: three bytes a ship (and three for the array's header).
+    assert_eq!(delta_ships, 3 + 16 * 3, "keyframe ships take {key_ships} bytes");
 }
 
 #[test]

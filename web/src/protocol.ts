@@ -236,7 +236,8 @@ function decodeSnapshot(raw: Record<string, unknown>): SnapshotFrame {
     if (n !== rec.length) throw new ProtocolError(`ship ${id}: ${rec.length - n} values beyond its mask`);
     return { id, mask, values };
   });
-  const projectiles = array(raw.projectiles, "projectiles").map((p) => nums(p, 8, "projectile"));
+  // Empty lists are left out: no new projectiles, scores unchanged.
+  const projectiles = array(raw.projectiles ?? [], "projectiles").map((p) => nums(p, 8, "projectile"));
   let match: SnapshotFrame["match"];
   if (raw.match !== undefined && raw.match !== null) {
     const m = raw.match;
@@ -255,7 +256,7 @@ function decodeSnapshot(raw: Record<string, unknown>): SnapshotFrame {
     projectiles,
     pickups,
     match,
-    scores: array(raw.scores, "scores").map((s) => nums(s, 3, "score") as [number, number, number]),
+    scores: array(raw.scores ?? [], "scores").map((s) => nums(s, 3, "score") as [number, number, number]),
   };
 }
 
@@ -310,7 +311,8 @@ export class SnapshotDecoder {
       const predicted = [
         b[0]! + reckon(b[4]!, ticks, this.tickRate),
         b[1]! + reckon(b[5]!, ticks, this.tickRate),
-        b[2]!, b[3]!, b[4]!, b[5]!, b[6]!,
+        b[2]! + ticks, // one input acknowledged per tick
+        b[3]!, b[4]!, b[5]!, b[6]!,
         Math.max(b[7]! - ticks, 0),
       ];
       const v = predicted.map((p, i) => p + d.values[i]!);
