@@ -1,13 +1,14 @@
 //! Fuzzes what the server does with bytes from a client: decode them as a `ClientMsg` (with the size
-//! limit), re-encode anything accepted and check it decodes the same, then hand the message's contents to
-//! the code that consumes them: name validation, room-code parsing, and (for inputs) a live simulation.
+//! limit, by the server's quick path, which must agree with the general decoder), re-encode anything
+//! accepted and check it decodes the same, then hand the message's contents to the code that consumes
+//! them: name validation, room-code parsing, and (for inputs) a live simulation.
 #![no_main]
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use arena_protocol::{ClientMsg, decode, encode};
+use arena_protocol::{ClientMsg, MAX_CLIENT_MESSAGE_BYTES, decode, decode_client, encode};
 use arena_server::GameData;
 use arena_server::sim::{ShipEntity, Simulation};
 use libfuzzer_sys::fuzz_target;
@@ -26,7 +27,14 @@ fn new_sim() -> (Simulation, ShipEntity) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(msg) = decode::<ClientMsg>(data) else { return };
+    let quick = decode_client(data, MAX_CLIENT_MESSAGE_BYTES);
+    let general = decode::<ClientMsg>(data);
+    match (&quick, &general) {
+        (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}")),
+        (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
+        _ => panic!("the decoders disagree: {quick:?} / {general:?}"),
+    }
+    let Ok(msg) = quick else { return };
     let bytes = encode(&msg).expect("an accepted message re-encodes");
     let again: ClientMsg = decode(&bytes).expect("a re-encoded message decodes");
     // Debug output compares NaNs as equal, unlike PartialEq.
