@@ -458,23 +458,25 @@ impl SnapshotDecoder {
 
     /// Applies a frame and returns the snapshot it describes.
     pub fn apply(&mut self, frame: &SnapshotFrame) -> Result<&Snapshot, DeltaError> {
-        let mut next = match (frame.base, self.last.take()) {
+        // `kept`: the state before a keyframe, restored if the keyframe turns out not to fit.
+        let (mut next, kept) = match (frame.base, self.last.take()) {
             (0, last) => {
                 let (Some(pickups), Some(match_state)) = (frame.pickups, frame.match_state) else {
                     self.last = last;
                     return Err(DeltaError::IncompleteKeyframe(frame.tick));
                 };
-                let scores = last.map(|l| l.scores).unwrap_or_default();
-                Snapshot {
+                let scores = last.as_ref().map(|l| l.scores.clone()).unwrap_or_default();
+                let next = Snapshot {
                     tick: frame.tick,
                     ships: Vec::new(),
                     projectiles: Vec::new(),
                     pickups,
                     match_state,
                     scores,
-                }
+                };
+                (next, last)
             }
-            (base, Some(last)) if frame.tick.checked_sub(u64::from(base)) == Some(last.tick) => last,
+            (base, Some(last)) if frame.tick.checked_sub(u64::from(base)) == Some(last.tick) => (last, None),
             (base, last) => {
                 let err = DeltaError::WrongBase {
                     tick: frame.tick,
@@ -495,7 +497,7 @@ impl SnapshotDecoder {
                 Some(ship) => self.ships.push(ship),
                 None => {
                     // Leave the decoder as it was: the caller decides whether to go on.
-                    self.last = (ticks > 0).then_some(next);
+                    self.last = if ticks > 0 { Some(next) } else { kept };
                     return Err(DeltaError::OutOfRange(delta.id));
                 }
             }
@@ -506,11 +508,12 @@ impl SnapshotDecoder {
         if ticks == 0 {
             next.projectiles.clear();
         } else {
-            next.projectiles.retain(|p| p.in_flight(frame.tick));
+            // Flown out, or announced again (which a server does not do, but the newer word wins).
+            next.projectiles
+                .retain(|p| p.in_flight(frame.tick) && !frame.projectiles.iter().any(|r| r.0 == p.id));
         }
         next.projectiles.extend(frame.projectiles.iter().map(|p| p.state(frame.tick)));
         next.projectiles.sort_unstable_by_key(|p| p.id);
-        next.projectiles.dedup_by_key(|p| p.id);
         if let Some(pickups) = frame.pickups {
             next.pickups = pickups;
         }

@@ -90,6 +90,26 @@ fn a_delta_needs_its_base() {
 }
 
 #[test]
+fn a_frame_that_does_not_fit_leaves_the_decoder_as_it_was() {
+    let (first, _) = examples::snapshots();
+    let mut key = SnapshotFrame::default();
+    key.keyframe(&first);
+    let mut decoder = SnapshotDecoder::new(examples::TICK_RATE);
+    let good = decoder.apply(&key).expect("keyframe").clone();
+    // A keyframe whose health is below 0.
+    let mut bad = key.clone();
+    bad.tick += 2;
+    bad.ships[0] = arena_protocol::ShipDelta { id: 3, mask: 1 << 6, values: [0, 0, 0, 0, 0, 0, -1, 0] };
+    assert_eq!(decoder.apply(&bad), Err(DeltaError::OutOfRange(3)));
+    assert_eq!(decoder.latest(), Some(&good));
+    // A delta that takes 200 health from a ship with 75.
+    bad.base = 2;
+    bad.ships[0].values[6] = -200;
+    assert_eq!(decoder.apply(&bad), Err(DeltaError::OutOfRange(3)));
+    assert_eq!(decoder.latest(), Some(&good));
+}
+
+#[test]
 fn hits_end_projectiles_and_phase_changes_clear_them() {
     let (first, _) = examples::snapshots();
     let mut key = SnapshotFrame::default();
