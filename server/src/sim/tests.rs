@@ -308,6 +308,17 @@ fn a_projectile_ends_exactly_when_it_said_it_would() {
 }
 
 #[test]
+fn despawned_projectiles_are_not_remembered() {
+    let (mut sim, a, _) = duel(60, &[], 800.0);
+    for seq in 1..=1200 {
+        sim.push_input(a, fire(seq, (seq as f32 * 0.1).sin()));
+        sim.step();
+    }
+    let remembered = sim.world.removed::<super::components::Projectile>().count();
+    assert!(remembered <= 2, "{remembered} despawned projectiles still tracked after 20 s");
+}
+
+#[test]
 fn the_cooldown_limits_the_rate_of_fire_and_stale_inputs_do_not_refire() {
     let (mut sim, a, _) = duel(60, &[], 800.0);
     let cooldown = (tuning().weapon.cooldown * 60.0).ceil() as u32;
