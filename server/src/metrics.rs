@@ -9,10 +9,14 @@ use std::time::Duration;
 
 use arena_protocol::ErrorCode;
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// How long the tick-duration summary remembers samples: its quantiles describe this window.
 pub const SUMMARY_WINDOW: Duration = Duration::from_secs(60);
+
+/// Bucket bounds of `arena_tick_seconds`, seconds. 0.5 ms is the benchmark's bar for a tick's p99.
+pub const TICK_BUCKETS: [f64; 10] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
 /// Why a connection ended, as the `reason` label of `arena_disconnects_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +31,13 @@ pub enum Disconnect {
 #[derive(Debug)]
 pub struct Metrics {
     handle: PrometheusHandle,
-    /// Work time of one room tick (simulation plus broadcast), seconds.
+    /// Work time of one room tick (simulation plus broadcast), seconds, as a summary over the last
+    /// [`SUMMARY_WINDOW`] (`arena_tick_duration_seconds{quantile=...}`).
     pub tick_duration: Histogram,
+    /// The same samples as a histogram with fixed buckets ([`TICK_BUCKETS`], `arena_tick_seconds`),
+    /// cumulative since start: the difference of two scrapes describes exactly the ticks between them
+    /// (a benchmark step, say), which a rolling summary cannot.
+    pub tick_histogram: Histogram,
     /// Ticks simulated.
     pub ticks: Counter,
     /// Ticks that started more than half an interval after they were due.
@@ -72,6 +81,7 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_quantiles(&[0.0, 0.5, 0.9, 0.99, 0.999, 1.0])
             .and_then(|b| b.set_bucket_duration(SUMMARY_WINDOW))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("arena_tick_seconds".into()), &TICK_BUCKETS))
             .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
         let handle = recorder.handle();
@@ -86,6 +96,7 @@ impl Metrics {
         Self {
             tick_duration: recorder
                 .register_histogram(&Key::from_static_name("arena_tick_duration_seconds"), &META),
+            tick_histogram: recorder.register_histogram(&Key::from_static_name("arena_tick_seconds"), &META),
             ticks: counter("arena_ticks_total"),
             ticks_late: counter("arena_ticks_late_total"),
             ticks_skipped: counter("arena_ticks_skipped_total"),
@@ -149,6 +160,8 @@ mod tests {
         m.ticks.increment(3);
         m.players.set(5.0);
         m.tick_duration.record(0.0002);
+        m.tick_histogram.record(0.0002);
+        m.tick_histogram.record(0.003);
         m.disconnected(Disconnect::Error(ErrorCode::Malformed));
         m.disconnected(Disconnect::Closed);
         m.upkeep();
@@ -157,6 +170,8 @@ mod tests {
             "arena_ticks_total 3",
             "arena_players 5",
             "arena_tick_duration_seconds{quantile=\"0.99\"}",
+            "arena_tick_seconds_bucket{le=\"0.0005\"} 1",
+            "arena_tick_seconds_count 2",
             "arena_disconnects_total{reason=\"malformed\"} 1",
             "arena_disconnects_total{reason=\"closed\"} 1",
             "arena_snapshots_dropped_total 0",

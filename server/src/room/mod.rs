@@ -183,6 +183,7 @@ pub struct Room {
 #[derive(Debug)]
 struct RoomMetrics {
     tick_duration: metrics::Histogram,
+    tick_histogram: metrics::Histogram,
     ticks: metrics::Counter,
     ticks_late: metrics::Counter,
     ticks_skipped: metrics::Counter,
@@ -222,6 +223,7 @@ impl Room {
                 let m = lobby.metrics();
                 RoomMetrics {
                     tick_duration: m.tick_duration.clone(),
+                    tick_histogram: m.tick_histogram.clone(),
                     ticks: m.ticks.clone(),
                     ticks_late: m.ticks_late.clone(),
                     ticks_skipped: m.ticks_skipped.clone(),
@@ -273,7 +275,9 @@ impl Room {
                     let events = self.encode_events();
                     self.broadcast_snapshot(events);
                 }
-                self.metrics.tick_duration.record(started.elapsed().as_secs_f64());
+                let took = started.elapsed().as_secs_f64();
+                self.metrics.tick_duration.record(took);
+                self.metrics.tick_histogram.record(took);
             }
 
             if self.seats.is_empty() && self.held.is_empty() {

@@ -93,6 +93,8 @@ impl Preset {
 /// The quality bar: the targets for a room's tick and a player's snapshots.
 const MAX_LATE_RATIO: f64 = 0.001;
 const MAX_TICK_P99_MS: f64 = 0.5;
+/// The `arena_tick_seconds` bucket whose bound is [`MAX_TICK_P99_MS`].
+const TICK_BAR_BUCKET: &str = "arena_tick_seconds_bucket{le=\"0.0005\"}";
 const MAX_DROPPED_RATIO: f64 = 0.005;
 
 struct Load {
@@ -295,13 +297,17 @@ async fn ramp(
         let late = delta("arena_ticks_late_total") / ticks;
         let skipped = delta("arena_ticks_skipped_total");
         let dropped = delta("arena_snapshots_dropped_total") / delta("arena_snapshots_sent_total").max(1.0);
-        // The summary covers the last minute; at a step it mostly reflects the newest load.
+        // The tick p99 of exactly this step's window, from the cumulative histogram: p99 <= 0.5 ms means
+        // at most 1% of the step's ticks took longer. (The rolling summary would also count the slower
+        // ticks that seated the step's new players.)
+        let over_bar = (delta("arena_tick_seconds_count") - delta(TICK_BAR_BUCKET)).max(0.0)
+            / delta("arena_tick_seconds_count").max(1.0);
         let tick = tick_stats(&after);
         samples.push(sample(&after, started));
         let failures: Vec<String> = [
             (skipped > 0.0, format!("{skipped} skipped ticks")),
             (late > MAX_LATE_RATIO, format!("late ticks {:.2}%", late * 100.0)),
-            (tick.p99 > MAX_TICK_P99_MS, format!("tick p99 {:.3} ms", tick.p99)),
+            (over_bar > 0.01, format!("{:.2}% of ticks over {MAX_TICK_P99_MS} ms", over_bar * 100.0)),
             (dropped > MAX_DROPPED_RATIO, format!("snapshots dropped {:.2}%", dropped * 100.0)),
         ]
         .into_iter()
@@ -309,7 +315,8 @@ async fn ramp(
         .collect();
         let rss = bench::rss_bytes(pid).unwrap_or(0) as f64 / 1048576.0;
         let line = serde_json::json!({
-            "players": load.players, "rooms": rooms, "tick_p99_ms": tick.p99, "late_ratio": late,
+            "players": load.players, "rooms": rooms, "tick_p99_ms_last_minute": tick.p99,
+            "ticks_over_bar_ratio": over_bar, "late_ratio": late,
             "skipped": skipped, "dropped_ratio": dropped, "server_cpu_cores": cores, "server_rss_mib": rss,
             "passed": failures.is_empty(), "failures": failures,
         });
