@@ -64,6 +64,10 @@ struct Args {
     #[arg(long)]
     server_bin: Option<PathBuf>,
 
+    /// An extra flag for the server, e.g. `--server-arg=--game-threads=2` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+
     /// Print exactly one JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -172,21 +176,22 @@ async fn main() -> anyhow::Result<()> {
     let hold = args.duration.unwrap_or(hold);
     let max_rooms = (args.max_rooms.max(rooms) * 2).to_string();
     let server_bin = args.server_bin.clone().unwrap_or_else(arena_tests::server::server_binary);
-    let server = TestServer::start_with(
-        &server_bin,
-        &[
-            "--tick-rate",
-            &args.tick_rate.to_string(),
-            "--snapshot-rate",
-            &args.snapshot_rate.to_string(),
-            "--room-capacity",
-            &args.room_size.to_string(),
-            "--max-rooms",
-            &max_rooms,
-            "--empty-room-grace",
-            "1h",
-        ],
-    )
+    let (tick_rate, snapshot_rate, room_size) =
+        (args.tick_rate.to_string(), args.snapshot_rate.to_string(), args.room_size.to_string());
+    let mut server_args = vec![
+        "--tick-rate",
+        &tick_rate,
+        "--snapshot-rate",
+        &snapshot_rate,
+        "--room-capacity",
+        &room_size,
+        "--max-rooms",
+        &max_rooms,
+        "--empty-room-grace",
+        "1h",
+    ];
+    server_args.extend(args.server_args.iter().map(String::as_str));
+    let server = TestServer::start_with(&server_bin, &server_args)
     .context("start arena-server (build it with `cargo build --release -p arena-server`)")?;
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     sleep(Duration::from_millis(500)).await;
