@@ -192,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     server_args.extend(args.server_args.iter().map(String::as_str));
     let server = TestServer::start_with(&server_bin, &server_args)
-    .context("start arena-server (build it with `cargo build --release -p arena-server`)")?;
+        .context("start arena-server (build it with `cargo build --release -p arena-server`)")?;
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     sleep(Duration::from_millis(500)).await;
     let idle_rss = bench::rss_bytes(pid).unwrap_or(0);
