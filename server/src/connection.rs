@@ -5,6 +5,7 @@
 //! request, and then `try_send`s inputs over the player's bounded channel. Anything wrong with what the
 //! client sends ends in an `error` message and a close frame naming the error code, for this client only.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -475,6 +476,8 @@ async fn write_loop<S>(
     let closed = outbox.closed(Side::Writer);
     let ready = outbox.snapshot_ready();
     tokio::pin!(closed, ready);
+    // What this batch sends next, in order (a few items at most; allocated once).
+    let mut pending = VecDeque::new();
     loop {
         let first = tokio::select! {
             biased;
@@ -487,34 +490,59 @@ async fn write_loop<S>(
             () = &mut ready => {
                 ready.set(outbox.snapshot_ready());
                 match outbox.take_snapshot() {
-                    Some((membership, snapshot)) => Outgoing::Snapshot(membership, snapshot),
+                    Some((membership, snapshot)) => Outgoing::Snapshot(membership, snapshot, false),
                     None => continue,
                 }
             }
         };
         // Whatever else is waiting already (the room hands over a snapshot together with the events
-        // before it) joins the same write: one system call per batch, not per message. Control messages
-        // first, since a room queues a snapshot's events before the snapshot.
-        let mut batch = Some(first);
-        let mut held = None;
+        // before it) joins the same write: one system call per batch, not per message. Messages leave
+        // in the order the room made them: control messages queued before a snapshot go before it.
+        pending.clear();
+        pending.push_back(first);
         let mut sent = Ok(());
-        while let Some(item) = batch.take() {
-            let item = match item {
+        loop {
+            let next = pending.pop_front().or_else(|| {
+                control
+                    .try_recv(&outbox)
+                    .map(|(bytes, tick)| Outgoing::Control(bytes, tick))
+                    .or_else(|| outbox.take_snapshot().map(|(m, s)| Outgoing::Snapshot(m, s, false)))
+            });
+            let Some(item) = next else { break };
+            let msg = match item {
+                Outgoing::Ping => Message::Ping(Bytes::new()),
                 // Events for tick T while a snapshot from before T still waits (the writer was behind):
                 // that snapshot first, so events never overtake what they refer to.
                 Outgoing::Control(bytes, Some(tick)) => match outbox.take_snapshot_before(tick) {
                     Some((membership, snapshot)) => {
-                        held = Some(Outgoing::Control(bytes, None));
-                        Outgoing::Snapshot(membership, snapshot)
+                        pending.push_front(Outgoing::Control(bytes, None));
+                        pending.push_front(Outgoing::Snapshot(membership, snapshot, true));
+                        continue;
                     }
-                    None => Outgoing::Control(bytes, None),
+                    None => metrics.count(bytes, None),
                 },
-                item => item,
-            };
-            let msg = match item {
-                Outgoing::Ping => Message::Ping(Bytes::new()),
-                Outgoing::Control(bytes, _) => metrics.count(bytes, None),
-                Outgoing::Snapshot(membership, snapshot) => {
+                Outgoing::Control(bytes, None) => metrics.count(bytes, None),
+                // The room may have queued control messages (a snapshot's events, a `joined`) and offered
+                // this snapshot after the lane was last looked at: those go first. Events of a later
+                // snapshot stay after it.
+                Outgoing::Snapshot(membership, snapshot, false) => {
+                    let mut after = None;
+                    while let Some((bytes, tick)) = control.try_recv(&outbox) {
+                        if tick.is_some_and(|t| t > snapshot.tick) {
+                            after = Some(Outgoing::Control(bytes, tick));
+                            break;
+                        }
+                        pending.push_back(Outgoing::Control(bytes, None));
+                    }
+                    pending.push_back(Outgoing::Snapshot(membership, snapshot, true));
+                    pending.extend(after);
+                    continue;
+                }
+                Outgoing::Snapshot(membership, snapshot, true) => {
+                    // A `left` just sent ends that membership: nothing of its room may follow.
+                    if !outbox.is_current(membership) {
+                        continue;
+                    }
                     let last = last_snapshot.filter(|(m, _)| *m == membership).map(|(_, tick)| tick);
                     let (bytes, keyframe) = snapshot.for_client(last);
                     last_snapshot = Some((membership, snapshot.tick));
@@ -529,10 +557,6 @@ async fn write_loop<S>(
             if sent.is_err() {
                 break;
             }
-            batch = held
-                .take()
-                .or_else(|| control.try_recv(&outbox).map(|(bytes, tick)| Outgoing::Control(bytes, tick)))
-                .or_else(|| outbox.take_snapshot().map(|(membership, s)| Outgoing::Snapshot(membership, s)));
         }
         if sent.is_ok() && !outbox.is_closed() {
             sent = tokio::select! {
@@ -574,8 +598,9 @@ enum Outgoing {
     Ping,
     /// A reliable message from the control lane (events carry the tick of their snapshot).
     Control(Bytes, Option<u64>),
-    /// The newest snapshot, of a membership.
-    Snapshot(u64, Arc<SnapshotBytes>),
+    /// The newest snapshot, of a membership; `true` once the control messages that must precede it
+    /// have been lined up before it.
+    Snapshot(u64, Arc<SnapshotBytes>, bool),
 }
 
 /// The WebSocket close code that goes with a fatal protocol error.

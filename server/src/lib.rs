@@ -92,7 +92,7 @@ pub async fn run(
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let metrics = Arc::new(metrics::Metrics::new());
-    // Dropped when `run` returns, after every room has stopped: then its threads end too.
+    // Dropped with the lobby (after every room and connection has let go of it): then its threads end.
     let game_loops = Arc::new(GameLoops::start(config.game_threads)?);
     let lobby = Arc::new(Lobby::new(
         Arc::new(config),

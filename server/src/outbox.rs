@@ -214,7 +214,8 @@ impl Outbox {
         }
     }
 
-    fn is_current(&self, membership: u64) -> bool {
+    /// Whether messages of `membership` may still be delivered.
+    pub fn is_current(&self, membership: u64) -> bool {
         membership == NO_MEMBERSHIP || self.slot().membership == membership
     }
 
