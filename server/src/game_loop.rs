@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+/// Game loop threads are named this, then their number.
+pub const THREAD_NAME_PREFIX: &str = "arena-game-";
+
 /// The game loop threads; rooms are spread over them in turn. Dropping it lets the threads end (after
 /// the rooms on them have stopped).
 #[derive(Debug)]
@@ -31,7 +34,7 @@ impl GameLoops {
             handles.push(runtime.handle().clone());
             let (stop, stopped) = oneshot::channel::<()>();
             stops.push(stop);
-            std::thread::Builder::new().name(format!("arena-game-{i}")).spawn(move || {
+            std::thread::Builder::new().name(format!("{THREAD_NAME_PREFIX}{i}")).spawn(move || {
                 // Runs the rooms spawned on this runtime until told to stop (or the sender is gone).
                 runtime.block_on(async {
                     let _ = stopped.await;
