@@ -31,6 +31,16 @@ fn comparable(s: &Snapshot) -> (u64, Vec<ShipState>, Vec<(u32, u64)>, u64, Match
     (s.tick, ships, shots, s.pickups, s.match_state)
 }
 
+/// The first example snapshot as a keyframe, and a decoder that has applied it.
+fn decoder_at_first_example() -> (SnapshotFrame, SnapshotDecoder) {
+    let (first, _) = examples::snapshots();
+    let mut key = SnapshotFrame::default();
+    key.keyframe(&first);
+    let mut decoder = SnapshotDecoder::new(examples::TICK_RATE);
+    decoder.apply(&key).expect("keyframe");
+    (key, decoder)
+}
+
 #[test]
 fn the_fixtures_decode_to_the_example_snapshots() {
     let (first, second) = examples::snapshots();
@@ -91,11 +101,8 @@ fn a_delta_needs_its_base() {
 
 #[test]
 fn a_frame_that_does_not_fit_leaves_the_decoder_as_it_was() {
-    let (first, _) = examples::snapshots();
-    let mut key = SnapshotFrame::default();
-    key.keyframe(&first);
-    let mut decoder = SnapshotDecoder::new(examples::TICK_RATE);
-    let good = decoder.apply(&key).expect("keyframe").clone();
+    let (key, mut decoder) = decoder_at_first_example();
+    let good = decoder.latest().expect("state").clone();
     // A keyframe whose health is below 0.
     let mut bad = key.clone();
     bad.tick += 2;
@@ -111,11 +118,7 @@ fn a_frame_that_does_not_fit_leaves_the_decoder_as_it_was() {
 
 #[test]
 fn hits_end_projectiles_and_phase_changes_clear_them() {
-    let (first, _) = examples::snapshots();
-    let mut key = SnapshotFrame::default();
-    key.keyframe(&first);
-    let mut decoder = SnapshotDecoder::new(examples::TICK_RATE);
-    decoder.apply(&key).expect("keyframe");
+    let (_, mut decoder) = decoder_at_first_example();
     decoder.apply_events(1236, &[GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 12 }]);
     assert_eq!(decoder.latest().expect("state").projectiles[0].end_tick, 1236);
     decoder.apply_events(1236, &[GameEvent::Phase { phase: Phase::Results, ends_tick: 2000 }]);
@@ -227,11 +230,7 @@ proptest! {
 
     #[test]
     fn arbitrary_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let (first, _) = examples::snapshots();
-        let mut key = SnapshotFrame::default();
-        key.keyframe(&first);
-        let mut decoder = SnapshotDecoder::new(60);
-        decoder.apply(&key).expect("keyframe");
+        let (_, mut decoder) = decoder_at_first_example();
         if let Ok(ServerMsg::Snapshot(frame)) = decode_with_limit::<ServerMsg>(&bytes, usize::MAX) {
             let _ = decoder.apply(&frame);
         }
@@ -241,13 +240,9 @@ proptest! {
     fn arbitrary_ship_values_never_panic(
         id in any::<u32>(), mask in any::<u8>(), values in any::<[i64; 8]>(), base in 1u16..=u16::MAX
     ) {
-        let (first, _) = examples::snapshots();
-        let mut key = SnapshotFrame::default();
-        key.keyframe(&first);
-        let mut decoder = SnapshotDecoder::new(60);
-        decoder.apply(&key).expect("keyframe");
+        let (key, mut decoder) = decoder_at_first_example();
         let frame = SnapshotFrame {
-            tick: first.tick + u64::from(base),
+            tick: key.tick + u64::from(base),
             base,
             ships: vec![arena_protocol::ShipDelta { id, mask, values }],
             ..SnapshotFrame::default()

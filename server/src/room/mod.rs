@@ -485,22 +485,15 @@ impl Room {
         // The snapshot becomes the next base; the old base's buffers are reused for the next snapshot.
         let next_buffers = self.base.replace(std::mem::take(&mut self.snapshot));
         self.snapshot = next_buffers.unwrap_or_default();
-        let Some(keyframe) = keyframe else {
-            // Nothing to send (the encoding failed, which is a bug and logged); the events still go.
-            for seat in &self.seats {
-                if let Some(events) = &events {
-                    let _ = seat.outbox.send_bytes_for(seat.membership, events.clone());
-                }
-            }
-            return;
-        };
-        let bytes = Arc::new(SnapshotBytes { tick: self.sim.tick(), keyframe, delta });
-        let slow_limit = (SLOW_CLIENT_GRACE.as_secs_f64() * self.snapshot_rate as f64).ceil() as u32;
         let tick = self.sim.tick();
+        // No snapshot only if its encoding failed (a bug, logged); the events still go.
+        let snapshot = keyframe.map(|keyframe| Arc::new(SnapshotBytes { tick, keyframe, delta }));
+        let slow_limit = (SLOW_CLIENT_GRACE.as_secs_f64() * self.snapshot_rate as f64).ceil() as u32;
         for seat in &mut self.seats {
             if let Some(events) = &events {
                 let _ = seat.outbox.send_events_for(seat.membership, tick, events.clone());
             }
+            let Some(bytes) = &snapshot else { continue };
             match seat.outbox.offer_snapshot(seat.membership, bytes.clone()) {
                 Offer::Queued => seat.missed_in_a_row = 0,
                 Offer::Replaced => {
