@@ -345,6 +345,13 @@ impl ErrorCode {
         )
     }
 
+    /// Whether a client closed with this fatal error should reconnect with its token: yes when the fault
+    /// was the link's (it stalled, or went quiet), no when the client or the server made it (reconnecting
+    /// would end the same way, or find no server).
+    pub fn reconnect_may_help(self) -> bool {
+        matches!(self, Self::TooSlow | Self::Idle)
+    }
+
     /// The code as it appears on the wire and in close-frame reasons, e.g. `"room_full"`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -14,6 +14,9 @@ use arena_protocol::codec::decode_with_limit;
 use arena_protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, encode, examples};
 use serde::Serialize;
 
+/// Fixture files other tests own.
+const OTHER_FIXTURES: [&str; 2] = ["motion.json", "limits.json"];
+
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
@@ -39,9 +42,13 @@ fn fixtures_match_the_encoding() {
     let dir = dir();
     if std::env::var_os("ARENA_UPDATE_FIXTURES").is_some() {
         fs::create_dir_all(&dir).expect("create fixtures dir");
+        // Only this test's files: other tests keep their own fixtures here.
         for entry in fs::read_dir(&dir).expect("read fixtures dir") {
             let path = entry.expect("entry").path();
-            fs::remove_file(&path).expect("remove old fixture");
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if !OTHER_FIXTURES.contains(&name) {
+                fs::remove_file(&path).expect("remove old fixture");
+            }
         }
         for (name, bytes, json) in all_examples() {
             fs::write(dir.join(format!("{name}.msgpack")), bytes).expect("write fixture");
@@ -104,6 +111,8 @@ fn no_stray_fixture_files() {
         .into_iter()
         .flat_map(|(name, _, _)| [format!("{name}.msgpack"), format!("{name}.json")])
         .chain(["VERSION".to_owned()])
+        // Written by the server's tests: the movement rules' golden vectors and the shared limits.
+        .chain(OTHER_FIXTURES.iter().map(|name| (*name).to_owned()))
         .collect();
     let on_disk: BTreeSet<String> = fs::read_dir(dir())
         .expect("fixtures dir")

@@ -78,10 +78,13 @@ impl Controls {
     /// Controls from a client's input, sanitised: non-finite values become zero and movement is capped at
     /// length 1, so no client value can push a ship past the tuning.
     pub fn from_input(input: &Input) -> Self {
-        let movement = Vec2::from_array(input.movement);
-        let movement = if movement.is_finite() { movement.clamp_length_max(1.0) } else { Vec2::ZERO };
-        let aim = if input.aim.is_finite() { input.aim.rem_euclid(std::f32::consts::TAU) } else { 0.0 };
-        Self { movement, aim, buttons: input.buttons, seq: input.seq, fresh: true }
+        Self {
+            movement: super::motion::sanitize_movement(input.movement),
+            aim: super::motion::sanitize_aim(input.aim),
+            buttons: input.buttons,
+            seq: input.seq,
+            fresh: true,
+        }
     }
 }
 

@@ -9,11 +9,13 @@
 //! - [`components`]: what an entity is made of (`Ship`, `Position`, `Health`, `Projectile`, ...).
 //! - [`resources`]: room-wide state (`Tick`, `Rules`, `MatchClock`, `Scores`, `Events`, ...).
 //! - [`systems`]: the per-tick systems, in `SimSystems` order.
-//! - [`geometry`]: circle, rectangle and swept-segment tests.
+//! - [`motion`]: the movement rules the web client mirrors (a ship's step, a shot's flight).
+//! - [`geometry`]: rectangles and the projectile-against-ship test.
 //! - [`spawn`]: choosing spawn points.
 
 pub mod components;
 pub mod geometry;
+pub mod motion;
 pub mod resources;
 pub mod spawn;
 pub mod systems;

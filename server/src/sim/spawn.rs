@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 /// a random spawn point; ties go to the first. `points` is never empty (the map is validated).
 pub fn farthest_spawn(points: &[Vec2], enemies: &[Vec2], rng: &mut ChaCha8Rng) -> Vec2 {
     // Ships live on the wire's 1/8-unit grid from their first tick.
-    super::systems::on_grid(pick_spawn(points, enemies, rng))
+    super::motion::on_grid(pick_spawn(points, enemies, rng))
 }
 
 fn pick_spawn(points: &[Vec2], enemies: &[Vec2], rng: &mut ChaCha8Rng) -> Vec2 {

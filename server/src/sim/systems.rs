@@ -5,13 +5,13 @@ use bevy_ecs::prelude::*;
 use glam::Vec2;
 
 use super::components::{Controls, Dead, Health, InputQueue, Position, Projectile, Ship, Velocity, Weapon};
-use super::geometry::{push_circle_out_of_rect, segment_hits_circle, segment_hits_rect};
+use super::geometry::segment_hits_circle;
+use super::motion::{blocked_at, flight_ticks, step_ship};
 use super::resources::{
     Events, FixedDt, Game, InputsApplied, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng,
     Tick,
 };
 use super::spawn::farthest_spawn;
-use crate::assets::Map;
 
 /// The phases of one tick, in order.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -160,84 +160,6 @@ pub fn move_ships(
     }
 }
 
-/// One ship's movement for one tick; the exact rule the web client's prediction mirrors.
-pub fn step_ship(
-    mut pos: Vec2,
-    vel: Vec2,
-    movement: Vec2,
-    ship: &crate::assets::ShipTuning,
-    map: &Map,
-    dt: f32,
-) -> (Vec2, Vec2) {
-    let target = movement * ship.max_speed;
-    let rate = if movement == Vec2::ZERO { ship.friction } else { ship.acceleration };
-    let mut vel = vel.move_towards(target, rate * dt);
-    let r = ship.radius;
-    let travel = vel.length() * dt;
-    let steps = (travel / (r * 0.25)).ceil().clamp(1.0, 256.0);
-    let step_dt = dt / steps;
-    for _ in 0..steps as u32 {
-        pos += vel * step_dt;
-        for wall in &map.walls {
-            if let Some((out, normal)) = push_circle_out_of_rect(pos, r, wall) {
-                pos = out;
-                let into = vel.dot(normal);
-                if into < 0.0 {
-                    vel -= normal * into;
-                }
-            }
-        }
-        let clamped = pos.clamp(Vec2::splat(r), map.size - Vec2::splat(r));
-        if clamped.x != pos.x {
-            vel.x = 0.0;
-        }
-        if clamped.y != pos.y {
-            vel.y = 0.0;
-        }
-        pos = clamped;
-    }
-    // State lives on the wire's 1/8-unit grid, so a client that rounds the same way predicts exactly.
-    (on_grid(pos), on_grid(vel))
-}
-
-/// Where along `from`→`to` a projectile of radius `pr` first meets a wall or the arena's edge (0 to 1),
-/// if it does.
-fn blocked_at(from: Vec2, to: Vec2, map: &Map, pr: f32) -> Option<f32> {
-    let arena = super::geometry::Rect { min: Vec2::splat(pr), max: map.size - Vec2::splat(pr) };
-    let mut first = if arena.distance(to) > 0.0 { Some(exit_time(from, to, &arena)) } else { None };
-    for wall in &map.walls {
-        if let Some(t) = segment_hits_rect(from, to, wall, pr)
-            && first.is_none_or(|best| t < best)
-        {
-            first = Some(t);
-        }
-    }
-    first
-}
-
-/// How many ticks a projectile starting at `pos` and moving `step` per tick flies before a wall or the
-/// arena's edge stops it, stepping exactly as [`move_projectiles`] does (so the two agree to the tick);
-/// `None` when nothing stops it within `max_ticks` (or [`MAX_FLIGHT_TICKS`]).
-pub fn flight_ticks(mut pos: Vec2, step: Vec2, map: &Map, pr: f32, max_ticks: u64) -> Option<u64> {
-    for tick in 0..max_ticks.min(MAX_FLIGHT_TICKS) {
-        let to = pos + step;
-        if blocked_at(pos, to, map, pr).is_some() {
-            return Some(tick);
-        }
-        pos = to;
-    }
-    None
-}
-
-/// The longest flight [`flight_ticks`] traces. Only a tuning with a projectile too slow to reach a wall
-/// in 18 minutes at 60 Hz comes near it; beyond it clients see the projectile until its lifetime ends.
-pub const MAX_FLIGHT_TICKS: u64 = 1 << 16;
-
-/// Rounds a vector to the protocol's position grid (see `arena_protocol::POSITION_SCALE`).
-pub fn on_grid(v: Vec2) -> Vec2 {
-    (v * arena_protocol::POSITION_SCALE).round() / arena_protocol::POSITION_SCALE
-}
-
 /// Fires a projectile for each living ship whose fresh input holds fire and whose gun is ready. Not
 /// during the results phase.
 pub fn fire_weapons(
@@ -352,20 +274,6 @@ pub fn move_projectiles(
             }
         }
     }
-}
-
-/// When the segment from inside `rect` to outside it leaves it (0..=1).
-fn exit_time(from: Vec2, to: Vec2, rect: &super::geometry::Rect) -> f32 {
-    let d = to - from;
-    let mut t = 1.0f32;
-    for axis in 0..2 {
-        if d[axis] > 0.0 {
-            t = t.min((rect.max[axis] - from[axis]) / d[axis]);
-        } else if d[axis] < 0.0 {
-            t = t.min((rect.min[axis] - from[axis]) / d[axis]);
-        }
-    }
-    t.clamp(0.0, 1.0)
 }
 
 /// Heals a hurt living ship that touches an available pickup; the pickup comes back later.

@@ -1,0 +1,48 @@
+//! The limits and codes the web client must agree with, written to `protocol/fixtures/limits.json` for
+//! its tests to check its own constants against (name length, room-code alphabet, which errors end the
+//! connection). Regenerate with `ARENA_UPDATE_FIXTURES=1 cargo test -p arena-protocol --test limits`.
+
+use std::path::Path;
+
+use arena_protocol::{
+    ErrorCode, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_CHARS, POSITION_SCALE, PROTOCOL_VERSION,
+    ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
+};
+use serde_json::json;
+
+fn limits() -> serde_json::Value {
+    let fatal: Vec<&str> = ErrorCode::ALL.iter().filter(|c| c.is_fatal()).map(|c| c.as_str()).collect();
+    let recoverable: Vec<&str> =
+        ErrorCode::ALL.iter().filter(|c| !c.is_fatal()).map(|c| c.as_str()).collect();
+    json!({
+        "protocol_version": PROTOCOL_VERSION,
+        "max_name_chars": MAX_NAME_CHARS,
+        "room_code_len": ROOM_CODE_LEN,
+        "room_code_alphabet": String::from_utf8_lossy(ROOM_CODE_ALPHABET),
+        "max_client_message_bytes": MAX_CLIENT_MESSAGE_BYTES,
+        "position_scale": POSITION_SCALE,
+        "fatal_errors": fatal,
+        "recoverable_errors": recoverable,
+        "reconnect_after": ErrorCode::ALL
+            .iter()
+            .filter(|c| c.is_fatal() && c.reconnect_may_help())
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn limits_match_the_fixture() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/limits.json");
+    let text = serde_json::to_string_pretty(&limits()).expect("json") + "\n";
+    if std::env::var_os("ARENA_UPDATE_FIXTURES").is_some() {
+        std::fs::write(&path, &text).expect("write limits fixture");
+        return;
+    }
+    let recorded = std::fs::read_to_string(&path)
+        .expect("protocol/fixtures/limits.json missing: run with ARENA_UPDATE_FIXTURES=1");
+    assert_eq!(
+        recorded, text,
+        "a limit the client shares changed: regenerate with ARENA_UPDATE_FIXTURES=1 and update web/src/limits.ts"
+    );
+}
