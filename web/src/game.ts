@@ -15,17 +15,23 @@ import {
   type Welcome,
 } from "./protocol";
 import { type ProjectileView, Renderer, type ShipView } from "./render";
-import { blocked } from "./sim";
+import { flightTicks, shotStep } from "./sim";
 import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
 
 export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string };
 
+/**
+ * A shot of ours drawn before the server confirms it. It flies exactly as the server flies it (the same
+ * f32 steps from the same point) and ends on the tick the server's does: after `ticksLeft` more steps.
+ */
 interface PredictedShot {
   seq: number;
   x: number;
   y: number;
-  vx: number;
-  vy: number;
+  /** Movement per tick (f32), as the server's `velocity * dt`. */
+  stepX: number;
+  stepY: number;
+  /** Ticks it is still drawn for; 0 means its flight is over. */
   ticksLeft: number;
   confirmed: boolean;
 }
@@ -239,23 +245,29 @@ export class Game {
     const canFire = p.active && latest?.phase !== "results" && this.seq >= this.lastFireSeq + t.fire_cooldown_ticks;
     if (firing && canFire) {
       this.lastFireSeq = this.seq;
-      const norm = ((aim % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
+      // As the server's fire_weapons: the shot leaves from the ship's position after this input, and
+      // its flight is known at once (walls never move): `flight_ticks` steps, or its whole lifetime.
+      const [stepX, stepY] = shotStep(aim, t, 1 / w.tick_rate);
+      const flight = flightTicks([p.body.x, p.body.y], [stepX, stepY], this.joined.map, t.projectile_radius, t.projectile_lifetime_ticks);
       this.shots.push({
         seq: this.seq,
         x: p.body.x,
         y: p.body.y,
-        vx: Math.cos(norm) * t.projectile_speed,
-        vy: Math.sin(norm) * t.projectile_speed,
-        ticksLeft: t.projectile_lifetime_ticks,
+        stepX,
+        stepY,
+        ticksLeft: flight ?? t.projectile_lifetime_ticks,
         confirmed: false,
       });
     }
-    const dt = 1 / w.tick_rate;
+    // Each tick a shot in flight takes one step, as in the server's move_projectiles (the firing tick
+    // included); one whose flight is over goes, as the server's is missing from snapshots from its
+    // `ends_at` (tick + 1 + flight) on.
     this.shots = this.shots.filter((s) => {
-      s.x += s.vx * dt;
-      s.y += s.vy * dt;
+      if (s.ticksLeft <= 0) return false;
+      s.x = Math.fround(s.x + s.stepX);
+      s.y = Math.fround(s.y + s.stepY);
       s.ticksLeft -= 1;
-      return s.ticksLeft > 0 && !blocked(s.x, s.y, t.projectile_radius, this.joined!.map);
+      return true;
     });
   }
 

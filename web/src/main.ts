@@ -2,6 +2,7 @@
 // invite links (`/#CODE` joins that room directly), and the debug hook `window.__arena` for tests.
 import { type Entry, Game } from "./game";
 import { Controls } from "./input";
+import { acceptableName, isRoomCode, MAX_NAME_CHARS, ROOM_CODE_ALPHABET, ROOM_CODE_LEN } from "./limits";
 import { Renderer } from "./render";
 import { el, type RoomListing, renderRooms, setText, show } from "./ui";
 
@@ -16,9 +17,15 @@ let game: Game | null = null;
 let roomTimer: ReturnType<typeof setInterval> | undefined;
 
 nameInput.value = localStorage.getItem(NAME_KEY) ?? `Player${Math.floor(1000 + Math.random() * 9000)}`;
+// The fields' length limits from the shared constants. maxLength counts UTF-16 units, so it never lets
+// through more characters than the server allows (though an emoji counts twice there); playerName()
+// cuts by characters in any case.
+nameInput.maxLength = MAX_NAME_CHARS;
+el<HTMLInputElement>("join-code").maxLength = ROOM_CODE_LEN;
 
+/** The name as the server will accept it (a bad one would end the connection with bad_name). */
 function playerName(): string {
-  const name = nameInput.value.trim().slice(0, 24) || "Player";
+  const name = acceptableName(nameInput.value) || "Player";
   localStorage.setItem(NAME_KEY, name);
   return name;
 }
@@ -58,13 +65,13 @@ el("create-room").onclick = () => start({ kind: "create" });
 el<HTMLFormElement>("join-form").onsubmit = (e) => {
   e.preventDefault();
   const code = el<HTMLInputElement>("join-code").value.trim().toUpperCase();
-  if (code.length === 5) start({ kind: "join", code });
-  else setText("landing-error", "A room code has 5 letters.");
+  if (isRoomCode(code)) start({ kind: "join", code });
+  else setText("landing-error", `A room code has ${ROOM_CODE_LEN} of the letters ${ROOM_CODE_ALPHABET}.`);
 };
 el("leave").onclick = () => game?.leave();
 
 const invited = location.hash.slice(1).trim().toUpperCase();
-if (/^[A-Z]{5}$/.test(invited)) start({ kind: "join", code: invited });
+if (isRoomCode(invited)) start({ kind: "join", code: invited });
 else showLanding();
 
 /** The test hook: read-only views of the client's state, plus a way to cut the connection. */

@@ -1,6 +1,7 @@
 // The connection to the server: one WebSocket speaking the binary protocol, which reconnects by itself
 // (with the reconnect token, to the same seat) when it drops while in a game.
-import { type ClientMsg, decodeServer, encodeClient, PROTOCOL_VERSION, type ServerMsg } from "./protocol";
+import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, shouldReconnectAfter } from "./limits";
+import { type ClientMsg, decodeServer, encodeClient, type ServerMsg } from "./protocol";
 
 export interface ConnectionEvents {
   message(msg: ServerMsg): void;
@@ -61,8 +62,9 @@ export class Connection {
       this.ws = null;
       if (this.closedByUs) return;
       const now = performance.now();
-      const fatal = ["version_mismatch", "bad_name", "hello_required", "malformed", "shutting_down", "flooding"];
-      const retry = this.inGame && this.token !== null && !fatal.includes(ev.reason) && (this.retryUntil === 0 || now < this.retryUntil);
+      // The server names its fatal error in the close reason; most would only end the same way again.
+      const retry =
+        this.inGame && this.token !== null && shouldReconnectAfter(ev.reason) && (this.retryUntil === 0 || now < this.retryUntil);
       if (retry && this.retryUntil === 0) this.retryUntil = now + RECONNECT_WINDOW_MS;
       this.on.dropped(retry, ev.reason || `connection closed (${ev.code})`);
       if (retry) setTimeout(() => this.open(), 500);
@@ -70,7 +72,14 @@ export class Connection {
   }
 
   send(msg: ClientMsg): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeClient(msg));
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    const bytes = encodeClient(msg);
+    // The server closes the connection (too_large) on a longer message: a bug here, not worth a seat.
+    if (bytes.length > MAX_CLIENT_MESSAGE_BYTES) {
+      console.error(`not sending a ${msg.t} message of ${bytes.length} bytes (the limit is ${MAX_CLIENT_MESSAGE_BYTES})`);
+      return;
+    }
+    this.ws.send(bytes);
   }
 
   get connected(): boolean {

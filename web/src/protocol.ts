@@ -2,10 +2,11 @@
 // @msgpack/msgpack. Snapshots arrive as keyframes or deltas of arrays; SnapshotDecoder turns them into
 // whole snapshots of named objects here, so no other module knows the wire shape.
 import { decode, encode } from "@msgpack/msgpack";
+import { POSITION_SCALE } from "./limits";
 
-export const PROTOCOL_VERSION = 5;
-/** Positions and velocities travel as integers in 1/8 units (see protocol/README.md). */
-export const POSITION_SCALE = 8;
+// The version and the position grid live with the other limits the server shares (checked against
+// protocol/fixtures/limits.json); re-exported here because they describe the wire.
+export { POSITION_SCALE, PROTOCOL_VERSION } from "./limits";
 /** Aim travels as 1/4096 turns. */
 export const AIM_STEPS = 4096;
 export const FIRE = 1;
