@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as CI runs it: formatting, lints, unit tests, the protocol
-# fixtures, the end-to-end tests against the real server binary,
-# the JS unit tests, and the browser tests in real Chromium.
+# fixtures and golden vectors, the tests of the server binary, the end-to-end tests (in-process server,
+# real WebSockets, release build), the JS unit tests, and the browser tests in real Chromium against the
+# release server.
 # Needs what a fresh machine of this project has (Rust with rustfmt and clippy, Node.js 20+ with npm);
 # installs the rest itself: the web client's npm packages, and Debian's chromium (as root, or with sudo).
 set -euo pipefail
@@ -27,21 +28,24 @@ chromium --version
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "build the binaries the end-to-end tests start"
-cargo build --workspace --bins --locked
+step "cargo test: protocol, simulation and server unit tests, and the binary's own tests (debug build)"
+# The end-to-end tests (arena-tests) measure rates and latencies: they run on the release build below.
+cargo test --workspace --exclude arena-tests --locked
 
-step "cargo test"
-cargo test --workspace --locked
+step "release build (server, bots, benchmark)"
+cargo build --release --locked -p arena-server -p arena-tests --bins
+
+step "cargo test --release: end-to-end tests against an in-process server over real WebSockets"
+cargo test --release --locked -p arena-tests
 
 step "web client: type check (tsc --noEmit)"
 npm --prefix web run typecheck
 
-step "web client: unit tests (node --test)"
+step "web client: unit tests and golden vectors (node --test)"
 npm --prefix web test
 
-step "browser end-to-end tests (playwright-core + Debian chromium)"
-npm --prefix web run test:browser
+step "browser end-to-end tests (playwright-core + Debian chromium, release server)"
+ARENA_SERVER_BIN="$PWD/target/release/arena-server" npm --prefix web run test:browser
 
 step "benchmark smoke: 8 rooms x 16 fighting bots for 10 s on a release build (fails on any bot error or skipped tick)"
-cargo build --release --locked -p arena-server -p arena-tests --bins
 ./target/release/arena-bench --preset smoke

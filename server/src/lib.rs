@@ -75,68 +75,100 @@ pub enum ServerError {
 }
 
 /// Serves the game on `listener` until `shutdown` completes, then closes every connection with
-/// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them).
+/// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them). The same as
+/// [`Server::new`] followed by [`Server::serve`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let game = Arc::new(GameData::load(&config.assets, &config.map)?);
-    let acceptor = match &config.tls {
-        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
-        None => None,
-    };
-    if !config.web.is_dir() {
-        return Err(ServerError::MissingWeb(config.web.clone()));
-    }
-    let stop = CancellationToken::new();
-    let tasks = TaskTracker::new();
-    let metrics = Arc::new(metrics::Metrics::new());
-    // Dropped with the lobby (after every room and connection has let go of it): then its threads end.
-    let game_loops = Arc::new(GameLoops::start(config.game_threads)?);
-    let lobby = Arc::new(Lobby::new(
-        Arc::new(config),
-        game,
-        Arc::clone(&metrics),
-        stop.clone(),
-        tasks.clone(),
-        game_loops,
-    ));
-    let upkeep_stop = stop.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                () = upkeep_stop.cancelled() => break,
-                _ = every.tick() => metrics.upkeep(),
-            }
-        }
-    });
-    let gate = Arc::new(limits::ConnectionGate::new(lobby.config().limits.clone()));
-    let handshake_timeout = lobby.config().limits.handshake_timeout;
-    let state = http::AppState { lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
-    let app = http::router(state);
-
-    let stop_on_signal = stop.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        info!("shutting down");
-        stop_on_signal.cancel();
-    });
-    let http_tasks = TaskTracker::new();
-    listener::serve(listener, app, acceptor, handshake_timeout, stop.clone(), http_tasks.clone()).await;
-    // Each HTTP connection finishes its request; one that will not is given up after a second.
-    http_tasks.close();
-    if tokio::time::timeout(Duration::from_secs(1), http_tasks.wait()).await.is_err() {
-        warn!(
-            remaining = http_tasks.len(),
-            "HTTP connections still open at the shutdown deadline; closing them"
-        );
-    }
-
-    tasks.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await.is_err() {
-        warn!(remaining = tasks.len(), "some connections did not close in time");
-    }
+    Server::new(config)?.serve(listener, shutdown).await;
     Ok(())
+}
+
+/// A server that has loaded everything it needs and is ready to serve: what can fail at start (the
+/// game data, the TLS files, the web client folder, the game loop threads) has been checked.
+pub struct Server {
+    lobby: Arc<Lobby>,
+    metrics: Arc<metrics::Metrics>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("tls", &self.acceptor.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Loads the game data and the TLS files, checks the web client folder and starts the game loop
+    /// threads. Needs no runtime.
+    pub fn new(config: Config) -> Result<Self, ServerError> {
+        let game = Arc::new(GameData::load(&config.assets, &config.map)?);
+        let acceptor = match &config.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+            None => None,
+        };
+        if !config.web.is_dir() {
+            return Err(ServerError::MissingWeb(config.web.clone()));
+        }
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let metrics = Arc::new(metrics::Metrics::new());
+        // Dropped with the lobby (after every room and connection has let go of it): then its threads end.
+        let game_loops = Arc::new(GameLoops::start(config.game_threads)?);
+        let lobby = Arc::new(Lobby::new(
+            Arc::new(config),
+            game,
+            Arc::clone(&metrics),
+            stop.clone(),
+            tasks.clone(),
+            game_loops,
+        ));
+        Ok(Self { lobby, metrics, acceptor, stop, tasks })
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then closes every connection with
+    /// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them).
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let Self { lobby, metrics, acceptor, stop, tasks } = self;
+        let upkeep_stop = stop.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    () = upkeep_stop.cancelled() => break,
+                    _ = every.tick() => metrics.upkeep(),
+                }
+            }
+        });
+        let gate = Arc::new(limits::ConnectionGate::new(lobby.config().limits.clone()));
+        let handshake_timeout = lobby.config().limits.handshake_timeout;
+        let state = http::AppState { lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
+        let app = http::router(state);
+
+        let stop_on_signal = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            info!("shutting down");
+            stop_on_signal.cancel();
+        });
+        let http_tasks = TaskTracker::new();
+        listener::serve(listener, app, acceptor, handshake_timeout, stop.clone(), http_tasks.clone()).await;
+        // Each HTTP connection finishes its request; one that will not is given up after a second.
+        http_tasks.close();
+        if tokio::time::timeout(Duration::from_secs(1), http_tasks.wait()).await.is_err() {
+            warn!(
+                remaining = http_tasks.len(),
+                "HTTP connections still open at the shutdown deadline; closing them"
+            );
+        }
+
+        tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await.is_err() {
+            warn!(remaining = tasks.len(), "some connections did not close in time");
+        }
+    }
 }

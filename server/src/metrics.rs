@@ -131,12 +131,15 @@ impl Metrics {
         counter.increment(1);
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with every sample recorded so far folded in (a
+    /// scrape never shows a summary older than the ticks it counts).
     pub fn render(&self) -> String {
+        self.handle.run_upkeep();
         self.handle.render()
     }
 
-    /// Drains pending histogram samples into the summaries; call every few seconds.
+    /// Drains pending histogram samples into the summaries; call every few seconds, so samples do not pile
+    /// up between scrapes.
     pub fn upkeep(&self) {
         self.handle.run_upkeep();
     }

@@ -7,13 +7,17 @@
 //! - [`bot`]: one bot: connect, join, send an input every tick, ping, count what arrives.
 //! - [`brain`]: what a bot does each tick (`wander` or `fight`).
 //! - [`report`]: turning many bots' counts into the summary `arena-bots` prints.
-//! - [`server`]: start `arena-server` as a child process on an ephemeral port (for tests).
+//! - [`server`]: a server to test against on an ephemeral port: in this process ([`server::TestServer`])
+//!   or the real binary as a child ([`server::ServerProcess`]).
 //! - [`http`]: a minimal HTTP GET for the tests' look at `/api/rooms` and friends.
+//! - [`raw`]: a WebSocket peer that answers nothing, to hear exactly what the server says to a silent
+//!   client.
 
 pub mod bench;
 pub mod bot;
 pub mod brain;
 pub mod client;
 pub mod http;
+pub mod raw;
 pub mod report;
 pub mod server;

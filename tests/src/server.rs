@@ -1,5 +1,11 @@
-//! Starts the real `arena-server` binary as a child process on an ephemeral port, for end-to-end tests
-//! and the benchmark. The child is killed when the handle is dropped.
+//! Servers to test against, on an ephemeral loopback port.
+//!
+//! - [`TestServer`] runs the server library in this process (`arena_server::Server` on a runtime of its
+//!   own), parsing the same flags as the binary: what the end-to-end tests use. It needs no prior build
+//!   and stops when dropped.
+//! - [`ServerProcess`] starts the real `arena-server` binary as a child: for the benchmark (which pins
+//!   and measures the process) and for what only a process shows (signals, exit codes, RSS). The child
+//!   is killed when the handle is dropped.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -7,9 +13,78 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A running server.
+use arena_server::{Args, Config, Server};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+/// Worker threads of an in-process server's I/O runtime: two, as on the machines it is tested on, so a
+/// test's own client tasks never share a thread with the server's.
+const TEST_SERVER_WORKERS: usize = 2;
+
+/// A server running in this process. Dropping it shuts the server down (in the background).
 #[derive(Debug)]
 pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on `127.0.0.1:0` with `--seed 1` and the given flags (as `arena-server` takes
+    /// them), and returns once it listens.
+    pub fn start(flags: &[&str]) -> anyhow::Result<Self> {
+        let argv =
+            ["arena-server", "--addr", "127.0.0.1:0", "--seed", "1"].into_iter().chain(flags.iter().copied());
+        let args = Args::try_parse_from(argv)?;
+        let config = Config::from_args(&args, 1)?;
+        let listener = std::net::TcpListener::bind(args.addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let server = Server::new(config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(TEST_SERVER_WORKERS)
+            .thread_name("test-server")
+            .enable_all()
+            .build()?;
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new().name("test-server-main".into()).spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => server.serve(listener, stopped.cancelled_owned()).await,
+                    Err(err) => eprintln!("test server could not take its listener: {err}"),
+                }
+            });
+        })?;
+        Ok(Self { addr, stop, thread: Some(thread) })
+    }
+
+    /// The game WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Shuts the server down as Ctrl-C would and waits until it has finished (every connection told
+    /// `shutting_down` and closed, or given up on after the server's grace).
+    pub async fn shut_down(mut self) {
+        self.stop.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Not joined: a test's own client tasks may still need its runtime to read their goodbyes.
+        self.stop.cancel();
+    }
+}
+
+/// A running `arena-server` process.
+#[derive(Debug)]
+pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
@@ -30,23 +105,18 @@ pub fn server_binary() -> PathBuf {
     dir.join("arena-server")
 }
 
-impl TestServer {
-    /// Starts the server on `127.0.0.1:0` with extra flags and waits until it listens.
-    pub fn start(args: &[&str]) -> std::io::Result<Self> {
-        Self::start_with(&server_binary(), args)
-    }
-
-    /// [`TestServer::start`] with extra environment variables.
-    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Self> {
-        Self::launch(&server_binary(), args, env)
-    }
-
-    /// [`TestServer::start`] with a given server binary.
+impl ServerProcess {
+    /// Starts `bin` on `127.0.0.1:0` with `--seed 1` and extra flags, and waits until it listens.
     pub fn start_with(bin: &std::path::Path, args: &[&str]) -> std::io::Result<Self> {
-        Self::launch(bin, args, &[])
+        Self::start_with_env(bin, args, &[])
     }
 
-    fn launch(bin: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::io::Result<Self> {
+    /// [`ServerProcess::start_with`] with extra environment variables.
+    pub fn start_with_env(
+        bin: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
         if !bin.exists() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -114,7 +184,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -12,9 +12,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repo = join(here, "..", "..");
 export const artifacts = join(repo, "tests", "artifacts");
 
+/**
+ * The server binary: the release build, as players run it (these tests measure timing: a debug build's
+ * ticks take ~15 times longer and get preempted mid-tick beside Chromium). `ARENA_SERVER_BIN` overrides.
+ */
 export function serverBinary() {
-  const bin = process.env.ARENA_SERVER_BIN ?? join(repo, "target", "debug", "arena-server");
-  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build -p arena-server\` first`);
+  const bin = process.env.ARENA_SERVER_BIN ?? join(repo, "target", "release", "arena-server");
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`cargo build --release -p arena-server\` first`);
   return bin;
 }
 

@@ -67,29 +67,56 @@ fn events(sim: &mut Simulation) -> Vec<GameEvent> {
     out
 }
 
-/// Runs a scripted match on the default map and returns every ship's final position, bit for bit.
-fn scripted_run(seed: u64) -> Vec<(u32, u32, u16)> {
+/// Runs a scripted match on the default map (four players moving, aiming and firing for 600 ticks, so
+/// ships meet walls, hit, kill and respawn) and returns a hash of every tick's snapshot and events.
+fn scripted_run(seed: u64) -> u64 {
     let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
     let mut sim = Simulation::new(data, 60, seed);
     let ships: Vec<Entity> = (1..=4).map(|p| sim.add_player(p)).collect();
+    // The match starts on the first tick, spawning everyone apart; then they are put in range of one
+    // another, in the open lane along the top.
+    sim.step();
+    for (i, &ship) in ships.iter().enumerate() {
+        place(&mut sim, ship, [200.0 + 200.0 * i as f32, 100.0]);
+    }
+    // FNV-1a over the Debug text of the state: every field, quantized as it goes on the wire.
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut kills = 0;
     for seq in 1..=600u32 {
         for (i, &ship) in ships.iter().enumerate() {
             let angle = (seq as f32 / 40.0) + i as f32;
             let buttons = if seq % 3 == 0 { Buttons::FIRE } else { 0 };
-            sim.push_input(
-                ship,
-                Input { seq, movement: [angle.cos(), angle.sin()], aim: angle * 2.0, buttons },
-            );
+            // Each aims at the next one.
+            let at = sim.position(ships[(i + 1) % ships.len()]).unwrap_or_default();
+            let to = at - sim.position(ship).unwrap_or_default();
+            let aim = to.y.atan2(to.x);
+            sim.push_input(ship, Input { seq, movement: [angle.cos(), angle.sin()], aim, buttons });
         }
         sim.step();
+        let tick_events = events(&mut sim);
+        kills += tick_events.iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count();
+        for byte in format!("{:?}{tick_events:?}", snapshot(&mut sim)).bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
-    let snap = snapshot(&mut sim);
-    snap.ships.iter().map(|s| (s.x as u32, s.y as u32, s.health)).collect()
+    assert!(kills > 0, "the script should make the ships fight");
+    hash
 }
+
+/// The hash of `scripted_run(7)`. It changes only when the simulation's results change: when that is
+/// on purpose, put the new value here (and expect the web client's golden motion vectors to need the
+/// same look). It covers this platform's `sin`/`cos` too (the script and the shots use them).
+const GOLDEN_RUN_HASH: u64 = 0x7f96_1ced_a3be_8fc7;
 
 #[test]
 fn same_seed_same_bits() {
     assert_eq!(scripted_run(7), scripted_run(7));
+}
+
+#[test]
+fn a_scripted_match_gives_the_recorded_result() {
+    let hash = scripted_run(7);
+    assert_eq!(hash, GOLDEN_RUN_HASH, "the simulation's results changed: {hash:#018x}");
 }
 
 #[test]
@@ -356,7 +383,6 @@ fn kills_score_and_the_dead_respawn_far_away_at_full_health() {
     assert_eq!(snap.scores, vec![[1, 1, 0], [2, 0, 1]]);
     let dead = snap.ship(2).expect("the dead ship is still listed");
     assert!(!dead.alive() && dead.health == 0);
-    // Dead ships cannot be hit again, do not move and do not fire.
     assert_eq!(log.iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count(), 1);
 
     for _ in 0..(t.match_rules.respawn * 60.0).ceil() as u32 + 1 {
@@ -367,6 +393,45 @@ fn kills_score_and_the_dead_respawn_far_away_at_full_health() {
     assert!(ship.alive() && ship.health == t.ship.max_health, "{ship:?}");
     assert_eq!(ship.pos(), [900.0, 500.0], "the spawn point farthest from the killer");
     let _ = b;
+}
+
+#[test]
+fn dead_ships_cannot_be_hit_move_or_fire() {
+    let (mut sim, a, b) = duel(60, &[], 300.0);
+    let t = tuning();
+    let cooldown = (t.weapon.cooldown * 60.0).ceil() as u32;
+    let (mut seq_a, mut seq_b) = (0, 0);
+    // A shoots B dead.
+    while !events(&mut sim).contains(&GameEvent::Kill { killer: 1, victim: 2 }) {
+        seq_a += 1;
+        sim.push_input(a, fire(seq_a, 0.0));
+        sim.step();
+        assert!(seq_a < 20 * cooldown, "B never died");
+    }
+    let dead_at = sim.position(b).expect("B is still in the world");
+    let projectiles_before = snapshot(&mut sim).projectiles.iter().filter(|p| p.owner == 2).count();
+    assert_eq!(projectiles_before, 0, "B never fired");
+    // For most of the respawn time: A keeps firing at B, B tries to move and fire.
+    let respawn = (t.match_rules.respawn * 60.0).ceil() as u32;
+    for _ in 0..respawn - 2 {
+        seq_a += 1;
+        seq_b += 1;
+        sim.push_input(a, fire(seq_a, 0.0));
+        sim.push_input(
+            b,
+            Input { seq: seq_b, movement: [1.0, 1.0], aim: std::f32::consts::PI, buttons: Buttons::FIRE },
+        );
+        sim.step();
+        for event in events(&mut sim) {
+            assert!(!matches!(event, GameEvent::Hit { target: 2, .. }), "a dead ship was hit: {event:?}");
+        }
+        let snap = snapshot(&mut sim);
+        assert!(snap.projectiles.iter().all(|p| p.owner != 2), "a dead ship fired");
+        assert_eq!(sim.position(b), Some(dead_at), "a dead ship moved");
+        assert_eq!(health(&mut sim, b), 0);
+    }
+    // A's shots flew through where B lies, and B's inputs were taken (acknowledged) all the same.
+    assert_eq!(snapshot(&mut sim).ship(2).map(|s| s.ack), Some(seq_b));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use arena_server::conditioner::LinkConditioner;
 use arena_tests::bench::{self, BenchResult, Sample, Scrape, TickStats};
 use arena_tests::bot::{self, BotConfig, BotReport};
 use arena_tests::brain::Behavior;
-use arena_tests::server::TestServer;
+use arena_tests::server::ServerProcess;
 use clap::{Parser, ValueEnum};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
@@ -191,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
         "1h",
     ];
     server_args.extend(args.server_args.iter().map(String::as_str));
-    let server = TestServer::start_with(&server_bin, &server_args)
+    let server = ServerProcess::start_with(&server_bin, &server_args)
         .context("start arena-server (build it with `cargo build --release -p arena-server`)")?;
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     sleep(Duration::from_millis(500)).await;
@@ -270,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
 /// the last step that held it.
 async fn ramp(
     args: &Args,
-    server: &TestServer,
+    server: &ServerProcess,
     load: &mut Load,
     idle_rss: u64,
     started: Instant,
