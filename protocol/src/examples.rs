@@ -147,8 +147,9 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
                     pickups: vec![[800.0, 200.0], [800.0, 800.0]],
                 },
                 players: vec![
-                    PlayerInfo { id: 3, name: "Grace".into() },
-                    PlayerInfo { id: 7, name: "Ada".into() },
+                    PlayerInfo { id: 3, name: "Grace".into(), away: false },
+                    PlayerInfo { id: 7, name: "Ada".into(), away: false },
+                    PlayerInfo { id: 9, name: "Linus".into(), away: true },
                 ],
             }),
         ),

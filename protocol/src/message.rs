@@ -197,6 +197,14 @@ pub struct PlayerInfo {
     pub id: u32,
     /// The player's display name.
     pub name: String,
+    /// Away: their connection dropped and their seat is held for them (they have a score row but no
+    /// ship until they come back, or a `leave` event says they will not). Left out when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub away: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Positions and velocities travel as integers in 1/[`POSITION_SCALE`] units (units per second for

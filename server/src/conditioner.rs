@@ -6,13 +6,23 @@
 //! tool: with it on, up to [`DELAY_LINE_CAPACITY`] messages (snapshots included) wait in the line
 //! instead of the newest snapshot replacing an unsent one, so a client that stops reading is noticed
 //! (and dropped with `too_slow`) only once the line is full.
+//!
+//! [`LinkConditioner::condition`] puts it between a socket's two halves and their user as an adapter:
+//! the user gets a [`Sink`] and a [`Stream`] either way, so code on top of it has one path whether the
+//! conditioner is on or off.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::PollSender;
 
 /// Latency and jitter to add to a link, in one direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,6 +87,152 @@ impl LinkConditioner {
     }
 }
 
+impl LinkConditioner {
+    /// A socket's halves as the user should see them: unchanged when the conditioner is off, else each
+    /// direction through a delay line (with a task that feeds it from, or drains it into, the socket).
+    pub fn condition<Si, St, T>(self, sink: Si, stream: St) -> (LinkSink<Si, T>, LinkStream<St>)
+    where
+        Si: Sink<T> + Unpin + Send + 'static,
+        T: Send + 'static,
+        St: Stream + Unpin + Send + 'static,
+        St::Item: Send + 'static,
+    {
+        if self.is_off() {
+            return (LinkSink::Direct(sink), LinkStream::Direct(stream));
+        }
+        let (delayed_out, mut out) = self.delay_line::<T>();
+        let forward_out = tokio::spawn(async move {
+            let mut sink = sink;
+            while let Some(item) = out.recv().await {
+                if sink.send(item).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (delayed_in, inbound) = self.delay_line::<St::Item>();
+        let forward_in = tokio::spawn(async move {
+            let mut stream = stream;
+            while let Some(item) = stream.next().await {
+                if delayed_in.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        (
+            LinkSink::Delayed { line: PollSender::new(delayed_out), forward: forward_out },
+            LinkStream::Delayed { line: inbound, forward: forward_in },
+        )
+    }
+}
+
+/// The sending half of a (possibly) conditioned link. Closing a delayed one waits until everything in
+/// the line has reached the socket and the socket is closed.
+#[derive(Debug)]
+pub enum LinkSink<Si, T: Send> {
+    /// Straight to the socket.
+    Direct(Si),
+    /// Through a delay line.
+    Delayed {
+        /// The line's entry.
+        line: PollSender<T>,
+        /// The task that drains the line into the socket.
+        forward: JoinHandle<()>,
+    },
+}
+
+/// The receiving half of a (possibly) conditioned link. Dropping a delayed one stops its task.
+#[derive(Debug)]
+pub enum LinkStream<St: Stream> {
+    /// Straight from the socket.
+    Direct(St),
+    /// Through a delay line.
+    Delayed {
+        /// The line's exit.
+        line: mpsc::Receiver<St::Item>,
+        /// The task that feeds the line from the socket.
+        forward: JoinHandle<()>,
+    },
+}
+
+/// The delay line is gone: its task ended because the socket failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the link conditioner's delay line is closed")]
+pub struct LineClosed;
+
+impl<Si, T> Sink<T> for LinkSink<Si, T>
+where
+    Si: Sink<T> + Unpin,
+    T: Send + 'static,
+{
+    type Error = LinkError<Si::Error>;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Direct(sink) => sink.poll_ready_unpin(cx).map_err(LinkError::Socket),
+            Self::Delayed { line, .. } => line.poll_ready_unpin(cx).map_err(|_| LinkError::Line(LineClosed)),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        match self.get_mut() {
+            Self::Direct(sink) => sink.start_send_unpin(item).map_err(LinkError::Socket),
+            Self::Delayed { line, .. } => {
+                line.start_send_unpin(item).map_err(|_| LinkError::Line(LineClosed))
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Direct(sink) => sink.poll_flush_unpin(cx).map_err(LinkError::Socket),
+            Self::Delayed { line, .. } => line.poll_flush_unpin(cx).map_err(|_| LinkError::Line(LineClosed)),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self.get_mut() {
+            Self::Direct(sink) => sink.poll_close_unpin(cx).map_err(LinkError::Socket),
+            Self::Delayed { line, forward } => {
+                line.close();
+                // Done once the task has sent what the line held and closed the socket.
+                let _ = ready!(Pin::new(forward).poll(cx));
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+impl<St: Stream + Unpin> Stream for LinkStream<St> {
+    type Item = St::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St::Item>> {
+        match self.get_mut() {
+            Self::Direct(stream) => stream.poll_next_unpin(cx),
+            Self::Delayed { line, .. } => line.poll_recv(cx),
+        }
+    }
+}
+
+impl<St: Stream> Drop for LinkStream<St> {
+    fn drop(&mut self) {
+        if let Self::Delayed { forward, .. } = self {
+            forward.abort();
+        }
+    }
+}
+
+/// Why sending on a link failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError<E> {
+    /// The socket failed.
+    #[error("{0}")]
+    Socket(E),
+    /// The delay line's task is gone.
+    #[error(transparent)]
+    Line(LineClosed),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +267,36 @@ mod tests {
             let d = link.sample(&mut rng);
             assert!(d >= Duration::from_millis(60) && d <= Duration::from_millis(100), "{d:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_adapter_delays_both_directions_and_closes_after_the_line_is_sent() {
+        let link = LinkConditioner { latency: Duration::from_millis(100), jitter: Duration::ZERO };
+        let (to_socket, mut socket_out) = mpsc::channel::<u32>(16);
+        let (socket_in, from_socket) = mpsc::channel::<u32>(16);
+        let inbound = futures_util::stream::poll_fn({
+            let mut rx = from_socket;
+            move |cx| rx.poll_recv(cx)
+        });
+        let (mut sink, mut stream) = link.condition(PollSender::new(to_socket), inbound);
+        let start = Instant::now();
+        socket_in.send(7).await.expect("socket in");
+        assert_eq!(stream.next().await, Some(7));
+        assert!(start.elapsed() >= Duration::from_millis(100), "inbound delayed");
+        sink.send(8).await.expect("queued");
+        sink.close().await.expect("closed after the line is drained");
+        assert_eq!(socket_out.recv().await, Some(8));
+        assert!(start.elapsed() >= Duration::from_millis(200), "outbound delayed");
+        assert_eq!(socket_out.recv().await, None, "the socket was closed after the last message");
+    }
+
+    #[tokio::test]
+    async fn an_idle_conditioner_is_a_straight_pipe() {
+        let (to_socket, mut socket_out) = mpsc::channel::<u32>(1);
+        let (mut sink, _stream) = LinkConditioner::default()
+            .condition(PollSender::new(to_socket), futures_util::stream::empty::<u32>());
+        assert!(matches!(sink, LinkSink::Direct(_)));
+        sink.send(1).await.expect("sent");
+        assert_eq!(socket_out.recv().await, Some(1));
     }
 }

@@ -21,6 +21,8 @@ pub const DEFAULT_ROOM_CAPACITY: u16 = 16;
 pub const MAX_ROOM_CAPACITY: u16 = 256;
 /// Default cap on concurrently open rooms.
 pub const DEFAULT_MAX_ROOMS: usize = 512;
+pub use crate::game_loop::GamePriority;
+
 /// Default `--game-threads`.
 pub const DEFAULT_GAME_THREADS: usize = 1;
 /// Default time an empty room stays open for players to come back.
@@ -62,6 +64,12 @@ pub struct Args {
     /// up with hundreds of rooms; more help only on machines with many cores.
     #[arg(long, default_value_t = DEFAULT_GAME_THREADS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub game_threads: usize,
+
+    /// Scheduling of the game loop threads on a busy machine: `realtime` (round-robin real-time
+    /// priority 1, so no other program can make a tick late), `nice` (nice -10), or `normal`. Each
+    /// needs CAP_SYS_NICE (root has it); without, the server falls back to the next one and says so.
+    #[arg(long, value_enum, default_value_t = GamePriority::Realtime)]
+    pub game_priority: GamePriority,
 
     /// Most rooms open at once; creating one more fails with `server_full`.
     #[arg(long, default_value_t = DEFAULT_MAX_ROOMS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
@@ -189,6 +197,8 @@ pub struct Config {
     pub max_rooms: usize,
     /// Threads the rooms tick on.
     pub game_threads: usize,
+    /// How the game loop threads ask to be scheduled.
+    pub game_priority: GamePriority,
     /// How long an empty room stays open.
     pub empty_room_grace: Duration,
     /// How long a disconnected player's seat is kept.
@@ -243,6 +253,7 @@ impl Config {
             room_capacity: args.room_capacity,
             max_rooms: args.max_rooms,
             game_threads: args.game_threads,
+            game_priority: args.game_priority,
             empty_room_grace: args.empty_room_grace,
             reconnect_grace: args.reconnect_grace,
             map: args.map.clone(),

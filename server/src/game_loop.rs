@@ -7,12 +7,16 @@
 //! thread that sleeps most of the time is first in line when it wakes. Rooms never wait on a socket, so
 //! a game loop is idle between ticks, and one thread holds many rooms.
 //!
-//! Where it may, a game loop thread also asks for a higher scheduling priority ([`GAME_LOOP_NICE`]):
-//! a busy machine otherwise lets a due tick wait behind other programs' threads. Measured on a 2-core
-//! machine with Chromium and one busy loop beside the server: Chromium (as root) runs its compositor and
-//! IO threads at nice -8, and a woken game loop thread at nice 0 waited up to 220 ms to run, so its room
-//! skipped ticks about once a run. Raising it needs `CAP_SYS_NICE` (root has it; or an `RLIMIT_NICE`
-//! that allows it); without, the threads keep the normal priority and say so once.
+//! Where it may, a game loop thread also asks for a higher scheduling priority ([`GamePriority`]): on
+//! a busy machine a woken tick otherwise waits behind other programs. Measured on a 2-core machine with
+//! the browser tests' Chromium and one busy loop beside the release server (netcode test, 4 runs each):
+//! at normal priority the room fell behind 73-148 ms (skipping ticks) 8 times; at nice -10, 3 times
+//! (77-124 ms); at real-time priority 1, never. Why nice is not enough: Linux shares the CPU between
+//! sessions ("autogroups") and weighs a session on each core by its load there, so a thread that sleeps
+//! most of the time, in a session whose load is on the other core, gets a sliver of its own core
+//! whatever its nice value; and Chromium, as root, runs its compositor at nice -8. A real-time thread
+//! is not weighed at all: when its tick is due it runs. A tick is short and bounded, so it cannot
+//! starve the machine (and Linux keeps 5% of every second for others in any case).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -22,30 +26,63 @@ use tokio::sync::oneshot;
 /// Game loop threads are named this, then their number.
 pub const THREAD_NAME_PREFIX: &str = "arena-game-";
 
-/// The nice value a game loop thread asks for: above Chromium's display-critical threads (-8), so a
-/// browser on the same machine cannot make a room late; a room's tick is short and bounded, so it
-/// cannot starve the rest of the machine.
+/// How game loop threads ask to be scheduled (`--game-priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GamePriority {
+    /// Round-robin real-time priority [`REALTIME_PRIORITY`]; else as [`GamePriority::Nice`].
+    Realtime,
+    /// Nice value [`GAME_LOOP_NICE`]; else normal.
+    Nice,
+    /// What every thread gets.
+    Normal,
+}
+
+/// The real-time priority asked for: the lowest there is, above every normal thread and below every
+/// real-time one the system runs (audio, watchdogs).
+pub const REALTIME_PRIORITY: u8 = 1;
+
+/// The nice value asked for when real time is not to be had: above Chromium's display-critical threads
+/// (-8).
 pub const GAME_LOOP_NICE: i32 = -10;
 
-/// Asks for [`GAME_LOOP_NICE`] for the calling thread; says why not when it cannot (once, for the first
-/// thread). Linux only: there, nice values are per thread.
-fn raise_priority(first: bool) {
+/// What a game loop thread got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granted {
+    /// Real-time round robin.
+    Realtime,
+    /// A raised nice value.
+    Nice,
+    /// Nothing more than any thread.
+    Normal,
+}
+
+/// Asks for `wanted` for the calling thread, falling back as [`GamePriority`] says; returns what it got.
+fn raise_priority(wanted: GamePriority) -> Granted {
     #[cfg(target_os = "linux")]
     {
-        let thread = rustix::thread::gettid();
-        match rustix::process::setpriority_process(Some(thread), GAME_LOOP_NICE) {
-            Ok(()) if first => tracing::debug!(nice = GAME_LOOP_NICE, "game loop threads raised"),
-            Ok(()) => {}
-            Err(err) if first => tracing::info!(
-                %err,
-                "game loop threads keep the normal priority (raising it needs CAP_SYS_NICE); on a busy \
-                 machine their ticks may run late"
-            ),
-            Err(_) => {}
+        use thread_priority::{
+            RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        if wanted == GamePriority::Realtime
+            && let Ok(priority) = REALTIME_PRIORITY.try_into().map(ThreadPriority::Crossplatform)
+            && set_thread_priority_and_policy(
+                thread_native_id(),
+                priority,
+                ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::RoundRobin),
+            )
+            .is_ok()
+        {
+            return Granted::Realtime;
+        }
+        if wanted != GamePriority::Normal
+            && rustix::process::setpriority_process(Some(rustix::thread::gettid()), GAME_LOOP_NICE).is_ok()
+        {
+            return Granted::Nice;
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = first;
+    let _ = wanted;
+    Granted::Normal
 }
 
 /// The game loop threads; rooms are spread over them in turn. Dropping it lets the threads end (after
@@ -58,8 +95,8 @@ pub struct GameLoops {
 }
 
 impl GameLoops {
-    /// Starts `threads` game loops (at least one).
-    pub fn start(threads: usize) -> std::io::Result<Self> {
+    /// Starts `threads` game loops (at least one), each asking for `priority`.
+    pub fn start(threads: usize, priority: GamePriority) -> std::io::Result<Self> {
         let mut handles = Vec::new();
         let mut stops = Vec::new();
         for i in 0..threads.max(1) {
@@ -68,7 +105,10 @@ impl GameLoops {
             let (stop, stopped) = oneshot::channel::<()>();
             stops.push(stop);
             std::thread::Builder::new().name(format!("{THREAD_NAME_PREFIX}{i}")).spawn(move || {
-                raise_priority(i == 0);
+                let granted = raise_priority(priority);
+                if i == 0 {
+                    report(priority, granted);
+                }
                 // Runs the rooms spawned on this runtime until told to stop (or the sender is gone).
                 runtime.block_on(async {
                     let _ = stopped.await;
@@ -82,6 +122,26 @@ impl GameLoops {
     pub fn next(&self) -> &Handle {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
         &self.handles[i]
+    }
+}
+
+/// Says once what the game loop threads got, and what it means when it is less than asked for.
+fn report(wanted: GamePriority, granted: Granted) {
+    let less = !matches!(
+        (wanted, granted),
+        (GamePriority::Realtime, Granted::Realtime)
+            | (GamePriority::Nice, Granted::Nice)
+            | (GamePriority::Normal, _)
+    );
+    if less {
+        tracing::info!(
+            ?wanted,
+            ?granted,
+            "game loop threads got less than the scheduling priority asked for (it needs CAP_SYS_NICE); on \
+             a busy machine their ticks may run late"
+        );
+    } else {
+        tracing::debug!(?granted, "game loop threads scheduled");
     }
 }
 
@@ -99,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn rooms_run_on_the_game_loop_threads_in_turn() {
-        let loops = GameLoops::start(2).expect("threads");
+        let loops = GameLoops::start(2, GamePriority::Normal).expect("threads");
         let mut names = Vec::new();
         for _ in 0..4 {
             let name = loops
@@ -114,21 +174,37 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn game_loop_threads_ask_for_a_higher_priority_where_allowed() {
-        let loops = GameLoops::start(1).expect("threads");
-        let nice = loops
-            .next()
-            .spawn(async { rustix::process::getpriority_process(Some(rustix::thread::gettid())) })
-            .await
-            .expect("task")
-            .expect("getpriority");
-        // Whether this process may do it at all: try on a thread of the test's own.
+    async fn game_loop_threads_get_the_priority_asked_for_where_allowed() {
+        use thread_priority::{RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy};
+        // Whether this process may raise a thread at all: try on a thread of the test's own.
         let allowed = std::thread::spawn(|| {
             rustix::process::setpriority_process(Some(rustix::thread::gettid()), GAME_LOOP_NICE).is_ok()
         })
         .join()
         .expect("probe thread");
         let normal = rustix::process::getpriority_process(None).expect("getpriority");
-        assert_eq!(nice, if allowed { GAME_LOOP_NICE } else { normal }, "allowed: {allowed}");
+        for (priority, policy, nice) in [
+            (GamePriority::Realtime, Some(RealtimeThreadSchedulePolicy::RoundRobin), None),
+            (GamePriority::Nice, None, Some(GAME_LOOP_NICE)),
+            (GamePriority::Normal, None, Some(normal)),
+        ] {
+            let loops = GameLoops::start(1, priority).expect("threads");
+            let (got_policy, got_nice) = loops
+                .next()
+                .spawn(async {
+                    let nice = rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+                    (thread_schedule_policy().expect("policy"), nice.expect("getpriority"))
+                })
+                .await
+                .expect("task");
+            match (allowed, policy, nice) {
+                (true, Some(rt), _) => {
+                    assert_eq!(got_policy, ThreadSchedulePolicy::Realtime(rt), "{priority:?}")
+                }
+                (true, None, Some(nice)) => assert_eq!(got_nice, nice, "{priority:?}"),
+                // Not allowed: every choice leaves the thread as any other.
+                _ => assert_eq!(got_nice, normal, "{priority:?}"),
+            }
+        }
     }
 }

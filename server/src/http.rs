@@ -16,6 +16,7 @@ use tower_http::services::ServeDir;
 use tracing::debug;
 
 use crate::connection;
+use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
 use crate::lobby::{Lobby, RoomListing};
 
@@ -34,6 +35,8 @@ pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The server-wide context.
+    pub ctx: Arc<ServerContext>,
     /// The rooms.
     pub lobby: Arc<Lobby>,
     /// Connection caps.
@@ -47,7 +50,7 @@ pub struct AppState {
 /// The server's routes: `/ws`, `/api/rooms`, `/healthz`, `/metrics`, and the web client for everything
 /// else.
 pub fn router(state: AppState) -> Router {
-    let web = ServeDir::new(&state.lobby.config().web).append_index_html_on_directories(true);
+    let web = ServeDir::new(&state.ctx.config.web).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/rooms", get(list_rooms))
@@ -94,9 +97,9 @@ async fn upgrade(
             // Tracked from now, not from when the upgrade completes, so shutdown waits for it.
             let token = state.tasks.token();
             move |socket| {
-                let AppState { lobby, shutdown, .. } = state;
+                let AppState { ctx, lobby, shutdown, .. } = state;
                 async move {
-                    connection::serve(socket, lobby, shutdown).await;
+                    connection::serve(socket, ctx, lobby, shutdown).await;
                     drop(pass);
                     drop(token);
                 }
@@ -105,7 +108,7 @@ async fn upgrade(
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.lobby.metrics().render())
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.ctx.metrics.render())
 }
 
 async fn list_rooms(State(state): State<AppState>) -> Json<Vec<RoomListing>> {

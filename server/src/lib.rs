@@ -10,14 +10,16 @@
 //! - [`conditioner`]: the optional link conditioner (simulated latency and jitter).
 //! - [`listener`]: the accept loop, with a handshake timeout.
 //! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`, `/metrics`.
-//! - [`connection`]: one task pair per WebSocket: a reader that decodes and dispatches client messages,
-//!   a writer that drains the [`outbox`].
+//! - [`context`]: what every part needs and nobody owns alone (config, game data, metrics, clock, ids).
+//! - [`ids`]: player ids, room codes, memberships and reconnect tokens as types.
+//! - [`connection`]: one WebSocket: its reader (frames to messages, limits), its session (what a client
+//!   may do) and its writer (the [`outbox`] into the socket).
 //! - [`outbox`]: a connection's outbound lanes: reliable control messages and a latest-wins snapshot
 //!   slot.
 //! - [`limits`]: connection caps, message rate, idle time and origin checks.
-//! - [`lobby`]: the rooms, seat reservations and server-wide ids.
+//! - [`lobby`]: the rooms, seat reservations and held seats.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
-//! - [`room`]: a room's task: the fixed-tick loop, input collection and snapshot broadcast.
+//! - [`room`]: a room's task: the fixed-tick loop, its seats, and the snapshot broadcast.
 //! - [`game_loop`]: the threads rooms run on, apart from the connections' runtime.
 //! - [`tls`]: HTTPS and `wss://` with rustls, from `--tls-cert` and `--tls-key`.
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
@@ -26,8 +28,10 @@ pub mod assets;
 pub mod conditioner;
 pub mod config;
 pub mod connection;
+pub mod context;
 pub mod game_loop;
 pub mod http;
+pub mod ids;
 pub mod limits;
 pub mod listener;
 pub mod lobby;
@@ -54,6 +58,12 @@ use lobby::Lobby;
 
 /// How long shutdown waits for connections to say goodbye before it gives up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// How long shutdown waits for HTTP connections to finish their request.
+pub const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the metrics' pending samples are folded into their summaries (besides on every scrape).
+pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, Error)]
@@ -89,11 +99,9 @@ pub async fn run(
 /// A server that has loaded everything it needs and is ready to serve: what can fail at start (the
 /// game data, the TLS files, the web client folder, the game loop threads) has been checked.
 pub struct Server {
+    ctx: Arc<context::ServerContext>,
     lobby: Arc<Lobby>,
-    metrics: Arc<metrics::Metrics>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
-    stop: CancellationToken,
-    tasks: TaskTracker,
 }
 
 impl std::fmt::Debug for Server {
@@ -114,29 +122,30 @@ impl Server {
         if !config.web.is_dir() {
             return Err(ServerError::MissingWeb(config.web.clone()));
         }
-        let stop = CancellationToken::new();
-        let tasks = TaskTracker::new();
-        let metrics = Arc::new(metrics::Metrics::new());
-        // Dropped with the lobby (after every room and connection has let go of it): then its threads end.
-        let game_loops = Arc::new(GameLoops::start(config.game_threads)?);
-        let lobby = Arc::new(Lobby::new(
-            Arc::new(config),
+        // Dropped with the context (after every room and connection has let go of it): then its
+        // threads end.
+        let game_loops = GameLoops::start(config.game_threads, config.game_priority)?;
+        let ctx = Arc::new(context::ServerContext::new(
+            config,
             game,
-            Arc::clone(&metrics),
-            stop.clone(),
-            tasks.clone(),
+            Arc::new(metrics::Metrics::new()),
+            CancellationToken::new(),
+            TaskTracker::new(),
             game_loops,
         ));
-        Ok(Self { lobby, metrics, acceptor, stop, tasks })
+        let lobby = Arc::new(Lobby::new(Arc::clone(&ctx)));
+        Ok(Self { ctx, lobby, acceptor })
     }
 
     /// Serves on `listener` until `shutdown` completes, then closes every connection with
     /// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them).
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Self { lobby, metrics, acceptor, stop, tasks } = self;
+        let Self { ctx, lobby, acceptor } = self;
+        let (stop, tasks) = (ctx.shutdown.clone(), ctx.tasks.clone());
+        let metrics = Arc::clone(&ctx.metrics);
         let upkeep_stop = stop.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
             loop {
                 tokio::select! {
                     () = upkeep_stop.cancelled() => break,
@@ -144,9 +153,9 @@ impl Server {
                 }
             }
         });
-        let gate = Arc::new(limits::ConnectionGate::new(lobby.config().limits.clone()));
-        let handshake_timeout = lobby.config().limits.handshake_timeout;
-        let state = http::AppState { lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
+        let gate = Arc::new(limits::ConnectionGate::new(ctx.config.limits.clone()));
+        let handshake_timeout = ctx.config.limits.handshake_timeout;
+        let state = http::AppState { ctx, lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
         let app = http::router(state);
 
         let stop_on_signal = stop.clone();
@@ -157,9 +166,9 @@ impl Server {
         });
         let http_tasks = TaskTracker::new();
         listener::serve(listener, app, acceptor, handshake_timeout, stop.clone(), http_tasks.clone()).await;
-        // Each HTTP connection finishes its request; one that will not is given up after a second.
+        // Each HTTP connection finishes its request; one that will not is given up on.
         http_tasks.close();
-        if tokio::time::timeout(Duration::from_secs(1), http_tasks.wait()).await.is_err() {
+        if tokio::time::timeout(HTTP_SHUTDOWN_GRACE, http_tasks.wait()).await.is_err() {
             warn!(
                 remaining = http_tasks.len(),
                 "HTTP connections still open at the shutdown deadline; closing them"

@@ -1,30 +1,33 @@
-//! The lobby: which rooms exist, who may take a seat in them, and the ids that must be unique across the
-//! server (players, room memberships, room seeds).
+//! The lobby: which rooms exist, who may take a seat in them, and the seats held for players who lost
+//! their connection.
 //!
-//! The lobby is the single authority on seat counts: a seat is reserved here, under one short lock,
-//! before the join request is handed to the room, so two players can never both take the last seat.
-//! Rooms run on their own tasks and only come back here to close themselves once empty.
+//! The lobby is the single authority on seats: a seat is reserved here, under one short lock, before
+//! the join request is handed to the room, so two players can never both take the last seat; and a held
+//! seat (with its deadline) exists only here, so a reconnect and the grace running out cannot both win.
+//! Rooms run on their own tasks and ask the lobby only what [`RoomDirectory`] offers: whether they may
+//! close, and whose held seats ran out.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use arena_protocol::{ErrorCode, ROOM_CODE_ALPHABET, ROOM_CODE_LEN, TuningInfo};
+use arena_protocol::ErrorCode;
 use futures_util::FutureExt;
-use rand::Rng;
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::info;
 
-use crate::assets::GameData;
-use crate::config::Config;
-use crate::game_loop::GameLoops;
-use crate::metrics::Metrics;
-use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand};
+use crate::context::ServerContext;
+use crate::ids::{PlayerId, ReconnectToken, RoomCode};
+use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand, RoomDirectory};
+
+/// How many random codes a new room tries before giving up. 23^5 = 6.4 million codes: at the room limit
+/// a random one is free with overwhelming odds, and the loop is bounded anyway.
+const CODE_ATTEMPTS: usize = 64;
+
+/// The most characters of a client's would-be room code quoted back in an error.
+const QUOTED_CODE_CHARS: usize = 16;
 
 /// Why a seat could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -33,11 +36,11 @@ pub enum LobbyError {
     #[error("room {code} is full ({capacity} of {capacity} players)")]
     RoomFull {
         /// The room.
-        code: String,
+        code: RoomCode,
         /// Its capacity.
         capacity: u16,
     },
-    /// No room has that code.
+    /// No room has that code (or it could not be a code at all).
     #[error("no room has the code {0:?}")]
     NotFound(String),
     /// The server is at its room limit.
@@ -61,7 +64,7 @@ impl LobbyError {
 #[derive(Debug, Clone)]
 pub struct Seat {
     /// The room's code.
-    pub code: String,
+    pub code: RoomCode,
     /// The room's command channel.
     pub room: mpsc::Sender<RoomCommand>,
 }
@@ -70,34 +73,37 @@ pub struct Seat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoomListing {
     /// The room's code.
-    pub code: String,
-    /// Seats taken.
+    pub code: RoomCode,
+    /// Seats taken (held ones included).
     pub players: u16,
     /// Seats in all.
     pub capacity: u16,
 }
 
-/// A seat kept for a player who lost the connection, keyed by their reconnect token.
+/// A seat kept for a player who lost the connection, until a deadline. It still counts in its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldSeat {
     /// The player's id.
-    pub player: u32,
+    pub player: PlayerId,
     /// The player's name.
     pub name: String,
     /// The room the seat is in.
-    pub code: String,
+    pub code: RoomCode,
+    /// When the seat is given up.
+    pub until: Instant,
 }
 
 #[derive(Debug, Default)]
 struct LobbyState {
-    rooms: HashMap<String, RoomEntry>,
-    /// Held seats by reconnect token. Each still counts in its room's `players`.
-    held: HashMap<String, HeldSeat>,
+    rooms: HashMap<RoomCode, RoomEntry>,
+    /// Held seats by reconnect token.
+    held: HashMap<ReconnectToken, HeldSeat>,
 }
 
 #[derive(Debug)]
 struct RoomEntry {
     public: bool,
+    /// Seats taken, reserved or held.
     players: u16,
     capacity: u16,
     /// Creation order, to prefer older rooms in quick play.
@@ -105,79 +111,17 @@ struct RoomEntry {
     commands: mpsc::Sender<RoomCommand>,
 }
 
-/// The server's rooms and ids.
+/// The server's rooms and seats.
 #[derive(Debug)]
 pub struct Lobby {
-    config: Arc<Config>,
-    game: Arc<GameData>,
+    ctx: Arc<ServerContext>,
     state: Mutex<LobbyState>,
-    tuning: TuningInfo,
-    rooms_created: AtomicU64,
-    next_player: AtomicU32,
-    next_membership: AtomicU64,
-    started: Instant,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    tasks: TaskTracker,
-    /// Where rooms run.
-    game_loops: Arc<GameLoops>,
 }
 
 impl Lobby {
-    /// A lobby with no rooms. Room tasks run on `game_loops`, are tracked by `tasks` and stop when
-    /// `shutdown` is cancelled.
-    pub fn new(
-        config: Arc<Config>,
-        game: Arc<GameData>,
-        metrics: Arc<Metrics>,
-        shutdown: CancellationToken,
-        tasks: TaskTracker,
-        game_loops: Arc<GameLoops>,
-    ) -> Self {
-        Self {
-            tuning: game.tuning_info(config.tick_rate),
-            config,
-            game,
-            state: Mutex::new(LobbyState::default()),
-            rooms_created: AtomicU64::new(0),
-            next_player: AtomicU32::new(1),
-            next_membership: AtomicU64::new(1),
-            started: Instant::now(),
-            metrics,
-            shutdown,
-            tasks,
-            game_loops,
-        }
-    }
-
-    /// The server configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Milliseconds since the server started: the clock in `welcome` and `pong`.
-    pub fn server_time_ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1000.0
-    }
-
-    /// A new, server-unique player id.
-    pub fn next_player_id(&self) -> u32 {
-        self.next_player.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// A new, server-unique room membership id (never 0).
-    pub fn next_membership(&self) -> u64 {
-        self.next_membership.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The server's metrics.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// The movement and weapon rules sent in `welcome`.
-    pub fn tuning(&self) -> TuningInfo {
-        self.tuning
+    /// A lobby with no rooms.
+    pub fn new(ctx: Arc<ServerContext>) -> Self {
+        Self { ctx, state: Mutex::new(LobbyState::default()) }
     }
 
     fn lock(&self) -> MutexGuard<'_, LobbyState> {
@@ -186,30 +130,23 @@ impl Lobby {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps a disconnected player's seat for them, under their reconnect token. The room keeps their
-    /// score until [`Lobby::expire_hold`] says the time is up.
-    pub fn hold(&self, token: String, seat: HeldSeat) {
+    /// Keeps a disconnected player's seat for them, under their reconnect token, until `seat.until`.
+    /// Their room keeps their score until [`RoomDirectory::take_expired_holds`] says the time is up.
+    pub fn hold(&self, token: ReconnectToken, seat: HeldSeat) {
         self.lock().held.insert(token, seat);
     }
 
-    /// Takes back a held seat. The seat stays reserved: send the room a join request, or release it.
-    pub fn reclaim(&self, token: &str) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
+    /// Takes back a held seat whose time is not up. The seat stays reserved: send the room a join
+    /// request, and if that fails, [`Lobby::hold`] it again.
+    pub fn reclaim(&self, token: ReconnectToken) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
         let mut state = self.lock();
-        let seat = state.held.remove(token)?;
-        state.rooms.get(&seat.code).map(|room| (seat, room.commands.clone()))
-    }
-
-    /// Ends a hold whose grace period ran out and frees its seat; `false` if it was reclaimed meanwhile.
-    pub fn expire_hold(&self, code: &str, player: u32) -> bool {
-        let mut state = self.lock();
-        let token =
-            state.held.iter().find(|(_, h)| h.player == player && h.code == code).map(|(t, _)| t.clone());
-        let Some(token) = token else { return false };
-        state.held.remove(&token);
-        if let Some(room) = state.rooms.get_mut(code) {
-            room.players = room.players.saturating_sub(1);
+        // One whose time is up stays for its room to collect (and free) with its other expired holds.
+        if state.held.get(&token).is_none_or(|seat| seat.until <= Instant::now()) {
+            return None;
         }
-        true
+        let seat = state.held.remove(&token)?;
+        let room = state.rooms.get(&seat.code)?.commands.clone();
+        Some((seat, room))
     }
 
     /// Seats the player in the fullest public room with a free seat (the oldest among equals), or in a
@@ -223,7 +160,7 @@ impl Lobby {
             .max_by_key(|(_, r)| (r.players, std::cmp::Reverse(r.serial)));
         if let Some((code, entry)) = best {
             entry.players += 1;
-            return Ok(Seat { code: code.clone(), room: entry.commands.clone() });
+            return Ok(Seat { code: *code, room: entry.commands.clone() });
         }
         self.create_locked(&mut state.rooms, true)
     }
@@ -234,11 +171,12 @@ impl Lobby {
         self.create_locked(&mut state.rooms, false)
     }
 
-    /// Seats the player in the room with this code (case-insensitive).
+    /// Seats the player in the room with this code (as a client typed it: any case, spaces around).
     pub fn join(&self, code: &str) -> Result<Seat, LobbyError> {
-        let code = normalize_code(code).ok_or_else(|| LobbyError::NotFound(shorten(code)))?;
+        let not_found = || LobbyError::NotFound(code.trim().chars().take(QUOTED_CODE_CHARS).collect());
+        let code = RoomCode::parse(code).ok_or_else(not_found)?;
         let mut state = self.lock();
-        let entry = state.rooms.get_mut(&code).ok_or_else(|| LobbyError::NotFound(code.clone()))?;
+        let entry = state.rooms.get_mut(&code).ok_or_else(not_found)?;
         if entry.players >= entry.capacity {
             return Err(LobbyError::RoomFull { code, capacity: entry.capacity });
         }
@@ -247,31 +185,17 @@ impl Lobby {
     }
 
     /// Gives a seat back.
-    pub fn release(&self, code: &str) {
-        if let Some(entry) = self.lock().rooms.get_mut(code) {
+    pub fn release(&self, code: RoomCode) {
+        if let Some(entry) = self.lock().rooms.get_mut(&code) {
             entry.players = entry.players.saturating_sub(1);
         }
     }
 
-    /// Removes a room if no seat in it is taken or reserved. Called by the room itself after its grace
-    /// period; returns whether it was removed (if not, a player is on the way in).
-    pub fn close_if_empty(&self, code: &str) -> bool {
-        let mut state = self.lock();
-        if state.rooms.get(code).is_some_and(|r| r.players == 0) {
-            state.rooms.remove(code);
-            self.metrics.rooms.decrement(1.0);
-            info!(room = code, rooms = state.rooms.len(), "closed empty room");
-            true
-        } else {
-            false
-        }
-    }
-
     /// Removes a room that stopped on its own (an internal error), with any seats held in it.
-    pub fn remove(&self, code: &str) {
+    pub fn remove(&self, code: RoomCode) {
         let mut state = self.lock();
-        if state.rooms.remove(code).is_some() {
-            self.metrics.rooms.decrement(1.0);
+        if state.rooms.remove(&code).is_some() {
+            self.ctx.metrics.rooms.decrement(1.0);
         }
         state.held.retain(|_, h| h.code != code);
     }
@@ -284,7 +208,7 @@ impl Lobby {
             .iter()
             .filter(|(_, r)| r.public)
             .map(|(code, r)| {
-                (r.serial, RoomListing { code: code.clone(), players: r.players, capacity: r.capacity })
+                (r.serial, RoomListing { code: *code, players: r.players, capacity: r.capacity })
             })
             .collect();
         drop(state);
@@ -299,94 +223,101 @@ impl Lobby {
 
     fn create_locked(
         self: &Arc<Self>,
-        rooms: &mut HashMap<String, RoomEntry>,
+        rooms: &mut HashMap<RoomCode, RoomEntry>,
         public: bool,
     ) -> Result<Seat, LobbyError> {
-        if rooms.len() >= self.config.max_rooms {
-            return Err(LobbyError::ServerFull(self.config.max_rooms));
+        let config = &self.ctx.config;
+        if rooms.len() >= config.max_rooms {
+            return Err(LobbyError::ServerFull(config.max_rooms));
         }
         let mut rng = rand::rng();
-        // 23^5 = 6.4 million codes; at the room limit a random one is free with overwhelming odds, and
-        // the loop is bounded anyway.
-        let code = (0..64)
-            .map(|_| {
-                (0..ROOM_CODE_LEN)
-                    .map(|_| char::from(ROOM_CODE_ALPHABET[rng.random_range(0..ROOM_CODE_ALPHABET.len())]))
-                    .collect::<String>()
-            })
+        let code = (0..CODE_ATTEMPTS)
+            .map(|_| RoomCode::random(&mut rng))
             .find(|code| !rooms.contains_key(code))
-            .ok_or(LobbyError::ServerFull(self.config.max_rooms))?;
-        let serial = self.rooms_created.fetch_add(1, Ordering::Relaxed);
-        let seed = self.config.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            .ok_or(LobbyError::ServerFull(config.max_rooms))?;
+        let serial = self.ctx.next_room_serial();
+        // Each room its own stream of randomness, all following from the one `--seed`.
+        let seed = config.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let (tx, rx) = mpsc::channel(ROOM_COMMAND_QUEUE);
-        rooms.insert(
-            code.clone(),
-            RoomEntry {
-                public,
-                players: 1,
-                capacity: self.config.room_capacity,
-                serial,
-                commands: tx.clone(),
-            },
-        );
-        self.metrics.rooms.increment(1.0);
-        let spec = room::RoomSpec { code: code.clone(), public, seed };
-        let task = room::Room::new(spec, Arc::clone(&self.game), Arc::clone(self), rx);
+        let capacity = config.room_capacity;
+        rooms.insert(code, RoomEntry { public, players: 1, capacity, serial, commands: tx.clone() });
+        self.ctx.metrics.rooms.increment(1.0);
+        info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
+        self.spawn_room(room::RoomSpec { code, public, seed }, rx);
+        Ok(Seat { code, room: tx })
+    }
+
+    fn spawn_room(self: &Arc<Self>, spec: room::RoomSpec, commands: mpsc::Receiver<RoomCommand>) {
+        let code = spec.code;
+        let directory: Arc<dyn RoomDirectory> = Arc::clone(self) as _;
+        let task = room::Room::new(spec, Arc::clone(&self.ctx), directory, commands);
+        let shutdown = self.ctx.shutdown.clone();
         let lobby = Arc::clone(self);
-        let room_code = code.clone();
-        let shutdown = self.shutdown.clone();
-        let game_loop = self.game_loops.next();
-        self.tasks.spawn_on(
+        self.ctx.tasks.spawn_on(
             async move {
-                // A panicking room must not take the others down: it is logged and removed, and its players
-                // learn from their closed input channels that it is gone.
+                // A panicking room must not take the others down: it is logged and removed, and its
+                // players learn from their closed input channels that it is gone.
                 if let Err(panic) = std::panic::AssertUnwindSafe(task.run(shutdown)).catch_unwind().await {
                     let what = panic
                         .downcast_ref::<&str>()
                         .map(|s| (*s).to_owned())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_default();
-                    tracing::error!(room = %room_code, panic = %what, "room task panicked; room closed");
-                    lobby.remove(&room_code);
+                    tracing::error!(room = %code, panic = %what, "room task panicked; room closed");
+                    lobby.remove(code);
                 }
             },
-            game_loop,
+            self.ctx.game_loops.next(),
         );
-        info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
-        Ok(Seat { code, room: tx })
     }
 }
 
-/// A room code in canonical form (upper case), or `None` if it cannot be one.
-pub fn normalize_code(code: &str) -> Option<String> {
-    let code = code.trim().to_ascii_uppercase();
-    let valid = code.len() == ROOM_CODE_LEN && code.bytes().all(|b| ROOM_CODE_ALPHABET.contains(&b));
-    valid.then_some(code)
-}
+impl RoomDirectory for Lobby {
+    fn close_if_empty(&self, code: RoomCode) -> bool {
+        let mut state = self.lock();
+        if state.rooms.get(&code).is_some_and(|r| r.players == 0) {
+            state.rooms.remove(&code);
+            self.ctx.metrics.rooms.decrement(1.0);
+            info!(room = %code, rooms = state.rooms.len(), "closed empty room");
+            true
+        } else {
+            false
+        }
+    }
 
-/// A client-supplied string cut to a length fit for an error message.
-fn shorten(s: &str) -> String {
-    s.chars().take(16).collect()
+    fn take_expired_holds(&self, code: RoomCode, now: Instant, expired: &mut Vec<PlayerId>) {
+        let state = &mut *self.lock();
+        let before = expired.len();
+        state.held.retain(|_, seat| {
+            let over = seat.code == code && seat.until <= now;
+            if over {
+                expired.push(seat.player);
+            }
+            !over
+        });
+        if let Some(room) = state.rooms.get_mut(&code) {
+            let freed = u16::try_from(expired.len() - before).unwrap_or(u16::MAX);
+            room.players = room.players.saturating_sub(freed);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::Config;
 
     fn lobby(capacity: u16, max_rooms: usize) -> Arc<Lobby> {
         let mut config = Config::for_tests();
         config.room_capacity = capacity;
         config.max_rooms = max_rooms;
-        let game = GameData::load(&config.assets, &config.map).expect("assets");
-        let metrics = Arc::new(Metrics::new());
-        Arc::new(Lobby::new(
-            Arc::new(config),
-            Arc::new(game),
-            metrics,
-            CancellationToken::new(),
-            TaskTracker::new(),
-            Arc::new(GameLoops::start(1).expect("game loop thread")),
-        ))
+        Arc::new(Lobby::new(ServerContext::for_tests(config)))
+    }
+
+    fn held(player: u32, code: RoomCode, until: Instant) -> HeldSeat {
+        HeldSeat { player: PlayerId::new(player).expect("id"), name: "a".into(), code, until }
     }
 
     #[tokio::test]
@@ -406,10 +337,10 @@ mod tests {
         let private = lobby.create_private().expect("seat");
         let public = lobby.quick_play().expect("seat");
         assert_ne!(private.code, public.code);
-        let listed: Vec<String> = lobby.public_rooms().into_iter().map(|r| r.code).collect();
+        let listed: Vec<RoomCode> = lobby.public_rooms().into_iter().map(|r| r.code).collect();
         assert_eq!(listed, vec![public.code]);
         // Join by code works for both, in any case.
-        lobby.join(&private.code.to_lowercase()).expect("join private by code");
+        lobby.join(&private.code.as_str().to_lowercase()).expect("join private by code");
     }
 
     #[tokio::test]
@@ -417,11 +348,11 @@ mod tests {
         let lobby = lobby(1, 10);
         let seat = lobby.create_private().expect("seat");
         assert_eq!(
-            lobby.join(&seat.code).map(|_| ()),
-            Err(LobbyError::RoomFull { code: seat.code.clone(), capacity: 1 })
+            lobby.join(seat.code.as_str()).map(|_| ()),
+            Err(LobbyError::RoomFull { code: seat.code, capacity: 1 })
         );
-        lobby.release(&seat.code);
-        lobby.join(&seat.code).expect("a released seat is free again");
+        lobby.release(seat.code);
+        lobby.join(seat.code.as_str()).expect("a released seat is free again");
         assert!(matches!(lobby.join("ZZZZZ"), Err(LobbyError::NotFound(_))));
         assert!(
             matches!(lobby.join("not a code at all, far too long"), Err(LobbyError::NotFound(c)) if c.len() <= 16)
@@ -437,35 +368,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn held_seats_count_until_reclaimed_or_expired() {
+    async fn a_held_seat_counts_until_reclaimed_or_expired_and_never_both() {
         let lobby = lobby(1, 10);
         let seat = lobby.create_private().expect("seat");
-        let held = HeldSeat { player: 1, name: "a".into(), code: seat.code.clone() };
-        lobby.hold("token".into(), held.clone());
-        assert!(matches!(lobby.join(&seat.code), Err(LobbyError::RoomFull { .. })), "a held seat is taken");
-        assert!(lobby.reclaim("wrong").is_none());
-        let (back, _) = lobby.reclaim("token").expect("reclaimed");
-        assert_eq!(back, held);
-        assert!(!lobby.expire_hold(&seat.code, 1), "reclaimed: nothing to expire");
-        lobby.hold("token".into(), held);
-        assert!(lobby.expire_hold(&seat.code, 1));
-        lobby.join(&seat.code).expect("the expired seat is free");
+        let now = Instant::now();
+        let token = ReconnectToken::random();
+        lobby.hold(token, held(1, seat.code, now + Duration::from_secs(30)));
+        assert!(
+            matches!(lobby.join(seat.code.as_str()), Err(LobbyError::RoomFull { .. })),
+            "a held seat is taken"
+        );
+        assert!(lobby.reclaim(ReconnectToken::random()).is_none(), "another token takes nothing");
+        let (back, _) = lobby.reclaim(token).expect("reclaimed");
+        assert_eq!(back.player.get(), 1);
+        let mut expired = Vec::new();
+        lobby.take_expired_holds(seat.code, now + Duration::from_secs(60), &mut expired);
+        assert!(expired.is_empty(), "a reclaimed seat cannot also expire");
+        assert!(lobby.reclaim(token).is_none(), "a token takes its seat back once");
+
+        // Held again (the join could not be delivered, say), and this time the grace runs out.
+        lobby.hold(token, back);
+        lobby.take_expired_holds(seat.code, now + Duration::from_secs(10), &mut expired);
+        assert!(expired.is_empty(), "not yet");
+        lobby.take_expired_holds(seat.code, now + Duration::from_secs(30), &mut expired);
+        assert_eq!(expired, [PlayerId::new(1).expect("id")]);
+        assert!(lobby.reclaim(token).is_none(), "an expired seat cannot be reclaimed");
+        lobby.join(seat.code.as_str()).expect("the expired seat is free");
+    }
+
+    #[tokio::test]
+    async fn a_hold_past_its_time_is_left_for_its_room_to_collect() {
+        let lobby = lobby(2, 10);
+        let seat = lobby.create_private().expect("seat");
+        let token = ReconnectToken::random();
+        lobby.hold(token, held(1, seat.code, Instant::now()));
+        assert!(lobby.reclaim(token).is_none(), "too late");
+        let mut expired = Vec::new();
+        lobby.take_expired_holds(seat.code, Instant::now(), &mut expired);
+        assert_eq!(expired.len(), 1, "the room still learns it is gone");
     }
 
     #[tokio::test]
     async fn only_empty_rooms_close() {
         let lobby = lobby(4, 10);
         let seat = lobby.create_private().expect("seat");
-        assert!(!lobby.close_if_empty(&seat.code));
-        lobby.release(&seat.code);
-        assert!(lobby.close_if_empty(&seat.code));
-        assert!(matches!(lobby.join(&seat.code), Err(LobbyError::NotFound(_))));
-    }
-
-    #[test]
-    fn codes_are_normalized() {
-        assert_eq!(normalize_code(" kqztr "), Some("KQZTR".into()));
-        assert_eq!(normalize_code("KQZT0"), None, "0 is not in the alphabet");
-        assert_eq!(normalize_code("KQZTRR"), None);
+        assert!(!lobby.close_if_empty(seat.code));
+        lobby.release(seat.code);
+        assert!(lobby.close_if_empty(seat.code));
+        assert!(matches!(lobby.join(seat.code.as_str()), Err(LobbyError::NotFound(_))));
     }
 }

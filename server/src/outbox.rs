@@ -27,18 +27,17 @@ use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use tokio::sync::{Notify, mpsc};
 
+use crate::ids::Membership;
+
 /// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
 /// ping, and at most one event message per snapshot; a client with this many unsent (about 4 s of
 /// events at 30 snapshots per second, in line with the snapshot lane's grace) is not reading.
 pub const CONTROL_QUEUE: usize = 128;
 
-/// Membership 0: not in a room. Connection-level messages carry it and are always delivered.
-pub const NO_MEMBERSHIP: u64 = 0;
-
 #[derive(Debug)]
 struct Slot {
-    /// Which room membership is current; [`NO_MEMBERSHIP`] = none.
-    membership: u64,
+    /// Which room membership is current, if the connection is in a room.
+    membership: Option<Membership>,
     snapshot: Option<Arc<SnapshotBytes>>,
 }
 
@@ -88,7 +87,8 @@ pub struct Outbox {
 /// A queued control message.
 #[derive(Debug)]
 struct Control {
-    membership: u64,
+    /// The room membership it belongs to; `None` for the connection's own messages (always delivered).
+    membership: Option<Membership>,
     /// For events: the tick of the snapshot they precede.
     tick: Option<u64>,
     bytes: Bytes,
@@ -155,7 +155,7 @@ impl Outbox {
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let outbox = Self {
             control: tx,
-            slot: Mutex::new(Slot { membership: NO_MEMBERSHIP, snapshot: None }),
+            slot: Mutex::new(Slot { membership: None, snapshot: None }),
             snapshot_ready: Notify::new(),
             close_reason: Mutex::new(None),
             closed: AtomicBool::new(false),
@@ -172,14 +172,18 @@ impl Outbox {
     /// Encodes and queues a connection-level control message. A full lane closes the connection with
     /// `too_slow`.
     pub fn send(&self, msg: &ServerMsg) -> Result<(), SendError> {
-        self.send_for(NO_MEMBERSHIP, msg)
+        self.encode_and_queue(None, msg)
     }
 
     /// Encodes and queues a message from a room, delivered only while the connection is still in
     /// `membership`.
-    pub fn send_for(&self, membership: u64, msg: &ServerMsg) -> Result<(), SendError> {
+    pub fn send_for(&self, membership: Membership, msg: &ServerMsg) -> Result<(), SendError> {
+        self.encode_and_queue(Some(membership), msg)
+    }
+
+    fn encode_and_queue(&self, membership: Option<Membership>, msg: &ServerMsg) -> Result<(), SendError> {
         match arena_protocol::encode(msg) {
-            Ok(bytes) => self.send_bytes_for(membership, Bytes::from(bytes)),
+            Ok(bytes) => self.queue(Control { membership, tick: None, bytes: Bytes::from(bytes) }),
             Err(err) => {
                 tracing::error!(%err, "could not encode a control message");
                 Ok(())
@@ -189,19 +193,19 @@ impl Outbox {
 
     /// Queues an already encoded message from a room, delivered only while the connection is still in
     /// `membership`.
-    pub fn send_bytes_for(&self, membership: u64, bytes: Bytes) -> Result<(), SendError> {
-        self.queue(Control { membership, tick: None, bytes })
+    pub fn send_bytes_for(&self, membership: Membership, bytes: Bytes) -> Result<(), SendError> {
+        self.queue(Control { membership: Some(membership), tick: None, bytes })
     }
 
     /// Queues a room's encoded `events` message for the snapshot of `tick`. The writer makes sure an
     /// older snapshot still waiting in the slot goes out first: a client must never get events before
     /// the snapshot that shows what they refer to (a projectile a `hit` names, say).
-    pub fn send_events_for(&self, membership: u64, tick: u64, bytes: Bytes) -> Result<(), SendError> {
-        self.queue(Control { membership, tick: Some(tick), bytes })
+    pub fn send_events_for(&self, membership: Membership, tick: u64, bytes: Bytes) -> Result<(), SendError> {
+        self.queue(Control { membership: Some(membership), tick: Some(tick), bytes })
     }
 
     fn queue(&self, control: Control) -> Result<(), SendError> {
-        if self.is_closed() || !self.is_current(control.membership) {
+        if self.is_closed() || !self.delivers(control.membership) {
             return Err(SendError::Closed);
         }
         match self.control.try_send(control) {
@@ -215,18 +219,23 @@ impl Outbox {
     }
 
     /// Whether messages of `membership` may still be delivered.
-    pub fn is_current(&self, membership: u64) -> bool {
-        membership == NO_MEMBERSHIP || self.slot().membership == membership
+    pub fn is_current(&self, membership: Membership) -> bool {
+        self.slot().membership == Some(membership)
+    }
+
+    /// Whether a message tagged `membership` (or the connection's own, `None`) may still be delivered.
+    fn delivers(&self, membership: Option<Membership>) -> bool {
+        membership.is_none_or(|m| self.is_current(m))
     }
 
     /// Offers the newest snapshot of membership `membership`. Never blocks, never allocates.
-    pub fn offer_snapshot(&self, membership: u64, bytes: Arc<SnapshotBytes>) -> Offer {
+    pub fn offer_snapshot(&self, membership: Membership, bytes: Arc<SnapshotBytes>) -> Offer {
         if self.is_closed() {
             return Offer::Gone;
         }
         let old = {
             let mut slot = self.slot();
-            if slot.membership != membership {
+            if slot.membership != Some(membership) {
                 return Offer::Gone;
             }
             slot.snapshot.replace(bytes)
@@ -236,7 +245,11 @@ impl Outbox {
     }
 
     /// Starts accepting room messages for a new membership (and drops any unsent snapshot of the last).
-    pub fn set_membership(&self, membership: u64) {
+    pub fn set_membership(&self, membership: Membership) {
+        self.switch_membership(Some(membership));
+    }
+
+    fn switch_membership(&self, membership: Option<Membership>) {
         let mut slot = self.slot();
         slot.membership = membership;
         slot.snapshot = None;
@@ -244,18 +257,19 @@ impl Outbox {
 
     /// Stops accepting room messages (the player left its room) and drops any unsent snapshot.
     pub fn clear_membership(&self) {
-        self.set_membership(NO_MEMBERSHIP);
+        self.switch_membership(None);
     }
 
     /// Takes the pending snapshot, if any, with its membership (always the current one).
-    pub fn take_snapshot(&self) -> Option<(u64, Arc<SnapshotBytes>)> {
+    pub fn take_snapshot(&self) -> Option<(Membership, Arc<SnapshotBytes>)> {
         self.take_snapshot_before(u64::MAX)
     }
 
     /// Takes the pending snapshot if it is from before `tick`.
-    pub fn take_snapshot_before(&self, tick: u64) -> Option<(u64, Arc<SnapshotBytes>)> {
+    pub fn take_snapshot_before(&self, tick: u64) -> Option<(Membership, Arc<SnapshotBytes>)> {
         let mut slot = self.slot();
-        let membership = slot.membership;
+        // A snapshot is only ever offered for the current membership, and dropped when it changes.
+        let membership = slot.membership?;
         slot.snapshot.take_if(|s| s.tick < tick).map(|s| (membership, s))
     }
 
@@ -306,7 +320,7 @@ impl OutboxReceiver {
     pub async fn recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
             let control = self.control.recv().await?;
-            if outbox.is_current(control.membership) {
+            if outbox.delivers(control.membership) {
                 return Some((control.bytes, control.tick));
             }
         }
@@ -316,7 +330,7 @@ impl OutboxReceiver {
     pub fn try_recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
             let control = self.control.try_recv().ok()?;
-            if outbox.is_current(control.membership) {
+            if outbox.delivers(control.membership) {
                 return Some((control.bytes, control.tick));
             }
         }
@@ -327,6 +341,10 @@ impl OutboxReceiver {
 mod tests {
     use super::*;
 
+    fn m(n: u64) -> Membership {
+        Membership::new(n).expect("not 0")
+    }
+
     fn snap(tick: u64, bytes: &'static [u8]) -> Arc<SnapshotBytes> {
         Arc::new(SnapshotBytes::keyframe(tick, Bytes::from_static(bytes)))
     }
@@ -334,22 +352,22 @@ mod tests {
     #[test]
     fn newer_snapshot_replaces_unsent_one() {
         let (outbox, _rx) = Outbox::new();
-        outbox.set_membership(1);
-        assert_eq!(outbox.offer_snapshot(1, snap(1, b"a")), Offer::Queued);
-        assert_eq!(outbox.offer_snapshot(1, snap(2, b"b")), Offer::Replaced);
-        assert_eq!(outbox.take_snapshot(), Some((1, snap(2, b"b"))));
-        assert_eq!(outbox.offer_snapshot(1, snap(3, b"c")), Offer::Queued);
+        outbox.set_membership(m(1));
+        assert_eq!(outbox.offer_snapshot(m(1), snap(1, b"a")), Offer::Queued);
+        assert_eq!(outbox.offer_snapshot(m(1), snap(2, b"b")), Offer::Replaced);
+        assert_eq!(outbox.take_snapshot(), Some((m(1), snap(2, b"b"))));
+        assert_eq!(outbox.offer_snapshot(m(1), snap(3, b"c")), Offer::Queued);
     }
 
     #[test]
     fn snapshots_of_another_membership_are_refused() {
         let (outbox, _rx) = Outbox::new();
-        outbox.set_membership(2);
-        assert_eq!(outbox.offer_snapshot(1, snap(1, b"old room")), Offer::Gone);
-        outbox.offer_snapshot(2, snap(1, b"x"));
+        outbox.set_membership(m(2));
+        assert_eq!(outbox.offer_snapshot(m(1), snap(1, b"old room")), Offer::Gone);
+        outbox.offer_snapshot(m(2), snap(1, b"x"));
         outbox.clear_membership();
         assert_eq!(outbox.take_snapshot(), None, "leaving drops the unsent snapshot");
-        assert_eq!(outbox.offer_snapshot(2, snap(2, b"y")), Offer::Gone);
+        assert_eq!(outbox.offer_snapshot(m(2), snap(2, b"y")), Offer::Gone);
     }
 
     #[test]
@@ -369,8 +387,8 @@ mod tests {
     #[tokio::test]
     async fn room_messages_queued_before_leaving_are_not_delivered_after() {
         let (outbox, mut rx) = Outbox::new();
-        outbox.set_membership(5);
-        outbox.send_bytes_for(5, Bytes::from_static(b"event of room 5")).expect("queued");
+        outbox.set_membership(m(5));
+        outbox.send_bytes_for(m(5), Bytes::from_static(b"event of room 5")).expect("queued");
         outbox.clear_membership();
         outbox.send(&ServerMsg::Left).expect("queued");
         let (first, _) = rx.recv(&outbox).await.expect("a message");

@@ -243,6 +243,13 @@ async fn a_dropped_player_reconnects_to_the_same_seat() {
         assert!(Instant::now() < deadline, "the ship of a dropped player should go");
     };
     assert!(snap.scores.iter().any(|s| s[0] == wa.player_id), "score row kept while held");
+    // A newcomer meanwhile can name that score row: the held seat is listed, away.
+    let (_c, wc, joined_c) =
+        Client::join(&srv.ws_url(), "c", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("c");
+    let roster: Vec<(u32, &str, bool)> =
+        joined_c.players.iter().map(|p| (p.id, p.name.as_str(), p.away)).collect();
+    assert!(roster.contains(&(wa.player_id, "a", true)), "{roster:?}");
+    assert!(roster.contains(&(wc.player_id, "c", false)), "{roster:?}");
 
     let mut again = Client::connect(&srv.ws_url()).await.expect("connect");
     let welcome = again.hello_with_token("ignored", Some(wa.reconnect_token.clone())).await.expect("hello");

@@ -3,7 +3,7 @@
 // test/limits.test.ts checks every constant here against that file, so a change on either side fails a test.
 
 /** The protocol version this client speaks (the hello's `version`). */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** The longest display name, in characters (Unicode scalar values) after trimming. */
 export const MAX_NAME_CHARS = 24;
 /** Room codes have this many letters... */

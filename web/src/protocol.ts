@@ -37,6 +37,8 @@ export interface MapInfo {
 export interface PlayerInfo {
   id: number;
   name: string;
+  /** Their connection dropped and their seat is held for them (absent: false). */
+  away?: boolean;
 }
 
 export interface Welcome {

@@ -54,7 +54,7 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
   welcome: {
     t: "welcome",
     player_id: 7,
-    version: 5,
+    version: PROTOCOL_VERSION,
     tick_rate: 60,
     snapshot_rate: 30,
     server_time: 1500.25,
@@ -80,7 +80,7 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
     public: false,
     capacity: 16,
     map: { name: "crossroads", size: [1600, 1000], walls: [[700, 450, 200, 100]], pickups: [[800, 200], [800, 800]] },
-    players: [{ id: 3, name: "Grace" }, { id: 7, name: "Ada" }],
+    players: [{ id: 3, name: "Grace" }, { id: 7, name: "Ada" }, { away: true, id: 9, name: "Linus" }],
   },
   left: { t: "left" },
   events: {

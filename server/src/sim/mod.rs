@@ -33,13 +33,17 @@ use rand_chacha::ChaCha8Rng;
 use crate::assets::GameData;
 use components::{Controls, Dead, Health, InputQueue, Position, Projectile, Ship, Velocity, Weapon};
 use resources::{
-    Events, FixedDt, Game, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng, Tick,
+    Events, FixedDt, Game, MatchClock, NextProjectileId, Pickups, Rules, Scores, ScoresSent, SpawnRng, Tick,
 };
 
 pub use components::InputOutcome;
 
-/// The entity of a ship, as returned by [`Simulation::add_player`].
+/// The entity of a ship, as returned by [`Simulation::join`].
 pub type ShipEntity = Entity;
+
+/// Ticks per second, for rules counted in seconds of ticks.
+#[derive(Resource, Debug, Clone, Copy)]
+struct TickRate(u64);
 
 /// One room's world and schedule.
 pub struct Simulation {
@@ -71,7 +75,24 @@ impl Simulation {
         world.insert_resource(Events::default());
         world.insert_resource(NextProjectileId::default());
         world.insert_resource(resources::InputsApplied::default());
+        world.insert_resource(ScoresSent::default());
+        world.insert_resource(TickRate(u64::from(tick_rate.max(1))));
         Self { world, schedule: systems::schedule() }
+    }
+
+    /// A player joins (or, with `resume_after`, comes back after input `resume_after` with their score
+    /// kept): a score row, a ship at the spawn point farthest from the others, and a `join` event.
+    pub fn join(&mut self, player: u32, name: &str, resume_after: Option<u32>) -> Entity {
+        self.world.resource_mut::<Scores>().0.entry(player).or_default();
+        self.push_event(GameEvent::Join { id: player, name: name.to_owned() });
+        self.spawn_ship(player, resume_after.unwrap_or(0))
+    }
+
+    /// A player is gone for good (left, or their held seat ran out): their score goes, with a `leave`
+    /// event. Their ship, if they still have one, goes with [`Simulation::despawn_ship`].
+    pub fn leave(&mut self, player: u32) {
+        self.world.resource_mut::<Scores>().0.remove(&player);
+        self.push_event(GameEvent::Leave { id: player });
     }
 
     /// Adds a player: a score row and a ship at the spawn point farthest from the others.
@@ -115,11 +136,6 @@ impl Simulation {
             e.despawn();
         }
         last
-    }
-
-    /// Forgets a player's score (they are gone for good).
-    pub fn remove_score(&mut self, player: u32) {
-        self.world.resource_mut::<Scores>().0.remove(&player);
     }
 
     /// Queues a player's input for the ticks to come.
@@ -218,6 +234,15 @@ impl Simulation {
         snapshot
             .scores
             .extend(self.world.resource::<Scores>().0.iter().map(|(id, s)| [*id, s.kills, s.deaths]));
+        // Scores only when they changed, and once a second.
+        let tick_rate = self.world.resource::<TickRate>().0;
+        let mut sent = self.world.resource_mut::<ScoresSent>();
+        if snapshot.scores == sent.rows && now < sent.at_tick + tick_rate {
+            snapshot.scores.clear();
+        } else {
+            sent.rows.clone_from(&snapshot.scores);
+            sent.at_tick = now;
+        }
     }
 
     /// Direct access for tests and diagnostics.

@@ -116,3 +116,14 @@ pub struct NextProjectileId(pub u32);
 /// Inputs applied since the room last read the count (for metrics).
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct InputsApplied(pub u64);
+
+/// What the last snapshot said about the scores, and when: snapshots carry the scores only when they
+/// changed, and once a second regardless (so a client that missed one catches up), which keeps a
+/// steady fight's snapshots small.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct ScoresSent {
+    /// The rows last included.
+    pub rows: Vec<[u32; 3]>,
+    /// The tick they were included at.
+    pub at_tick: u64,
+}

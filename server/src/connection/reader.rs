@@ -1,0 +1,209 @@
+//! The reading half of a connection: frames in, protocol messages out, with every limit a client is
+//! held to (message size and rate, the hello deadline, the idle timeout) and the server's shutdown.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arena_protocol::{ClientMsg, DecodeError, ErrorCode, decode_client};
+use axum::extract::ws::Message;
+use futures_util::{Stream, StreamExt};
+use thiserror::Error;
+use tokio::time::{Instant, Sleep, sleep_until};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tracing::debug;
+
+use crate::limits::{FLOOD_GRACE, Limits, RateLimiter, Verdict};
+use crate::metrics::Metrics;
+use crate::outbox::{Outbox, Side};
+
+/// Why reading stopped. Each variant but [`ReadError::Closing`] and [`ReadError::Transport`] is the
+/// client's fault and ends the connection with an `error` naming it.
+#[derive(Debug, Error)]
+pub enum ReadError {
+    /// The connection is closing for a reason given elsewhere (its room, its writer).
+    #[error("the connection is closing")]
+    Closing,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// No hello came in time.
+    #[error("no hello within {} s of connecting", .0.as_secs_f32())]
+    NoHello(Duration),
+    /// Nothing came for the idle timeout.
+    #[error("nothing was received for {} s", .0.as_secs_f32())]
+    Idle(Duration),
+    /// Over the message rate for too long.
+    #[error("more than {rate} messages per second for {} s", FLOOD_GRACE.as_secs())]
+    Flooding {
+        /// The allowed rate.
+        rate: f64,
+    },
+    /// A text frame.
+    #[error("text frames are not part of the protocol; send binary MessagePack")]
+    TextFrame,
+    /// A message over the size limit (refused by the WebSocket layer before it was buffered).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A message that does not decode.
+    #[error(transparent)]
+    Decode(DecodeError),
+    /// The socket failed or was reset.
+    #[error("the connection failed")]
+    Transport,
+}
+
+impl ReadError {
+    /// The error code to close the connection with, if the client is to be told.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Closing | Self::Transport => None,
+            Self::ShuttingDown => Some(ErrorCode::ShuttingDown),
+            Self::NoHello(_) => Some(ErrorCode::HelloRequired),
+            Self::Idle(_) => Some(ErrorCode::Idle),
+            Self::Flooding { .. } => Some(ErrorCode::Flooding),
+            Self::TextFrame => Some(ErrorCode::TextFrame),
+            Self::TooLarge(_) => Some(ErrorCode::TooLarge),
+            Self::Decode(err) => Some(err.code()),
+        }
+    }
+}
+
+/// The counters the reader updates.
+#[derive(Debug)]
+struct ReaderMetrics {
+    messages_in: metrics::Counter,
+    bytes_in: metrics::Counter,
+    messages_dropped: metrics::Counter,
+}
+
+/// A connection's reader.
+pub struct Reader<S> {
+    stream: S,
+    outbox: Arc<Outbox>,
+    limits: Limits,
+    limiter: RateLimiter,
+    metrics: ReaderMetrics,
+    // Pinned once for the connection, not made anew per message: the cancellation future registers
+    // under a lock when first polled, the timers in the timer wheel, and inputs come 60 times a second.
+    stopping: Pin<Box<WaitForCancellationFutureOwned>>,
+    hello_by: Pin<Box<Sleep>>,
+    idle: Pin<Box<Sleep>>,
+    /// The idle timer is not moved on every message: when it fires, it checks when the last one came.
+    last_seen: Instant,
+}
+
+impl<S> std::fmt::Debug for Reader<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").field("last_seen", &self.last_seen).finish_non_exhaustive()
+    }
+}
+
+impl<S> Reader<S>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    /// A reader of `stream` under `limits`, stopping when `outbox` closes or `shutdown` is cancelled.
+    pub fn new(
+        stream: S,
+        outbox: Arc<Outbox>,
+        limits: Limits,
+        metrics: &Metrics,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            stream,
+            outbox,
+            limiter: RateLimiter::new(limits.message_rate, limits.message_burst),
+            metrics: ReaderMetrics {
+                messages_in: metrics.messages_in.clone(),
+                bytes_in: metrics.bytes_in.clone(),
+                messages_dropped: metrics.messages_dropped.clone(),
+            },
+            stopping: Box::pin(shutdown.cancelled_owned()),
+            // A connection must say hello promptly: answering pings alone would keep it from being idle.
+            hello_by: Box::pin(sleep_until(now + limits.handshake_timeout)),
+            idle: Box::pin(sleep_until(now + limits.idle_timeout)),
+            last_seen: now,
+            limits,
+        }
+    }
+
+    /// The next message; `Ok(None)` when the client closed the connection cleanly. `hello_due` while
+    /// the client has not said hello yet.
+    pub async fn recv(&mut self, hello_due: bool) -> Result<Option<ClientMsg>, ReadError> {
+        loop {
+            // The socket before the shutdown signal: a message ready to read is the common case, and
+            // polling the shared shutdown token takes a lock. It is still polled whenever the socket has
+            // nothing.
+            let frame = tokio::select! {
+                biased;
+                () = self.outbox.closed(Side::Reader) => return Err(ReadError::Closing),
+                frame = self.stream.next() => frame,
+                () = &mut self.stopping => return Err(ReadError::ShuttingDown),
+                () = &mut self.hello_by, if hello_due => return Err(ReadError::NoHello(self.limits.handshake_timeout)),
+                () = &mut self.idle => {
+                    let idle_at = self.last_seen + self.limits.idle_timeout;
+                    if Instant::now() < idle_at {
+                        self.idle.as_mut().reset(idle_at);
+                        continue;
+                    }
+                    return Err(ReadError::Idle(self.limits.idle_timeout));
+                }
+            };
+            let now = Instant::now();
+            self.last_seen = now;
+            let message = match frame {
+                None | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Err(err)) => return Err(read_error(err)),
+                Some(Ok(message)) => message,
+            };
+            // Every frame counts, pings included: a ping flood costs pongs.
+            match self.limiter.check(now) {
+                Verdict::Allow => {}
+                Verdict::Drop => {
+                    self.metrics.messages_dropped.increment(1);
+                    continue;
+                }
+                Verdict::Flood => return Err(ReadError::Flooding { rate: self.limits.message_rate }),
+            }
+            match message {
+                Message::Binary(bytes) => {
+                    self.metrics.messages_in.increment(1);
+                    self.metrics.bytes_in.increment(bytes.len() as u64);
+                    return match decode_client(&bytes, self.limits.max_message_bytes) {
+                        Ok(msg) => Ok(Some(msg)),
+                        Err(err) => {
+                            debug!(%err, "bad client message");
+                            Err(ReadError::Decode(err))
+                        }
+                    };
+                }
+                Message::Text(_) => return Err(ReadError::TextFrame),
+                // tungstenite answers pings itself; a pong only shows the client is there.
+                Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}
+            }
+        }
+    }
+
+    /// Reads and discards until the client closes or the socket fails: what to do while the writer says
+    /// goodbye, because closing a socket with unread data makes the kernel send a reset, which can
+    /// destroy the error and close frame still in flight.
+    pub async fn drain(&mut self) {
+        while let Some(Ok(_)) = self.stream.next().await {}
+    }
+}
+
+/// What a failed read means: a message over the size limit, or a broken connection.
+fn read_error(err: axum::Error) -> ReadError {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(cap)) => ReadError::TooLarge(format!("{cap}")),
+        _ => {
+            debug!(err = %inner, "read error");
+            ReadError::Transport
+        }
+    }
+}

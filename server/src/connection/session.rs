@@ -1,0 +1,256 @@
+//! What a client may do, and when: the conversation of the protocol (hello first, then rooms, inputs,
+//! pings and leaving), and what happens to the player's seat when the connection ends.
+//!
+//! The session talks to the lobby for seats and to its room only through the join request and the
+//! player's input channel; what it has to say to the client goes through the outbox.
+
+use std::sync::Arc;
+
+use arena_protocol::{ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::info;
+
+use crate::context::ServerContext;
+use crate::ids::{PlayerId, ReconnectToken, RoomCode};
+use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
+use crate::outbox::Outbox;
+use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
+
+/// What the connection knows about its player, once they said hello.
+#[derive(Debug)]
+struct Player {
+    id: PlayerId,
+    name: String,
+    token: ReconnectToken,
+}
+
+/// The room the player is in.
+#[derive(Debug)]
+struct InRoom {
+    code: RoomCode,
+    inputs: mpsc::Sender<Input>,
+    departure: Arc<Departure>,
+}
+
+/// A seat on its way to a room: a new one, or a held one taken back (which goes back to being held if
+/// the room cannot be reached, so the room's record of the player is not orphaned).
+enum Reserved {
+    Fresh(Seat),
+    Reclaimed(Seat, ReconnectToken, HeldSeat),
+}
+
+/// One client's conversation.
+#[derive(Debug)]
+pub struct Session {
+    ctx: Arc<ServerContext>,
+    lobby: Arc<Lobby>,
+    outbox: Arc<Outbox>,
+    player: Option<Player>,
+    room: Option<InRoom>,
+}
+
+impl Session {
+    /// A session that has heard nothing yet.
+    pub fn new(ctx: Arc<ServerContext>, lobby: Arc<Lobby>, outbox: Arc<Outbox>) -> Self {
+        Self { ctx, lobby, outbox, player: None, room: None }
+    }
+
+    /// Whether the client still owes its hello.
+    pub fn hello_due(&self) -> bool {
+        self.player.is_none()
+    }
+
+    /// Acts on one message.
+    pub fn handle(&mut self, msg: ClientMsg) {
+        if self.player.is_none() {
+            return match msg {
+                ClientMsg::Hello { version, name, reconnect_token } => {
+                    self.hello(version, &name, reconnect_token.as_deref())
+                }
+                _ => self.outbox.close(ErrorCode::HelloRequired, "the first message must be hello".into()),
+            };
+        }
+        match msg {
+            ClientMsg::Hello { .. } => {
+                self.outbox.close(ErrorCode::HelloRequired, "hello was already received".into())
+            }
+            ClientMsg::QuickPlay => self.join_with(|lobby| lobby.quick_play()),
+            ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
+            ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
+            ClientMsg::Input(input) => self.input(input),
+            ClientMsg::Ping { client_time } => {
+                let _ = self
+                    .outbox
+                    .send(&ServerMsg::Pong { client_time, server_time: self.ctx.server_time_ms() });
+            }
+            ClientMsg::Leave => {
+                if self.room.is_some() {
+                    self.leave_room();
+                    let _ = self.outbox.send(&ServerMsg::Left);
+                } else {
+                    self.error(ErrorCode::NotInRoom, "not in a room".into());
+                }
+            }
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        // Input outside a room (e.g. in flight while leaving) is dropped, not an error. A full channel
+        // means the client sends faster than the room ticks: the excess is dropped.
+        let Some(room) = &self.room else {
+            self.ctx.metrics.inputs_discarded.increment(1);
+            return;
+        };
+        match room.inputs.try_send(input) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.ctx.metrics.inputs_discarded.increment(1),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The room is gone (it stopped on an internal error): say so and free the seat.
+                let message = format!("room {} closed unexpectedly; join another", room.code);
+                self.leave_room();
+                self.error(ErrorCode::RoomClosed, message);
+            }
+        }
+    }
+
+    fn hello(&mut self, version: u16, name: &str, reconnect_token: Option<&str>) {
+        if version != PROTOCOL_VERSION {
+            return self.outbox.close(
+                ErrorCode::VersionMismatch,
+                format!("protocol version {version} is not supported; this server speaks version {PROTOCOL_VERSION}"),
+            );
+        }
+        let name = match validate_name(name) {
+            Ok(name) => name,
+            Err(problem) => return self.outbox.close(ErrorCode::BadName, problem),
+        };
+        // A valid token takes back its held seat: same id, same name, same room, score kept.
+        let reclaimed = reconnect_token
+            .and_then(ReconnectToken::parse)
+            .and_then(|token| self.lobby.reclaim(token).map(|held| (token, held)));
+        let (id, name, token) = match &reclaimed {
+            Some((token, (held, _))) => (held.player, held.name.clone(), *token),
+            None => (self.ctx.next_player_id(), name, ReconnectToken::random()),
+        };
+        let config = &self.ctx.config;
+        let welcome = Welcome {
+            player_id: id.get(),
+            version: PROTOCOL_VERSION,
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.snapshot_rate,
+            server_time: self.ctx.server_time_ms(),
+            reconnect_token: token.to_string(),
+            resumed: reclaimed.is_some(),
+            tuning: self.ctx.tuning,
+        };
+        info!(player = %id, name = %name, resumed = reclaimed.is_some(), "player connected");
+        self.player = Some(Player { id, name, token });
+        let _ = self.outbox.send(&ServerMsg::Welcome(welcome));
+        if let Some((token, (held, room))) = reclaimed {
+            self.enter(Reserved::Reclaimed(Seat { code: held.code, room }, token, held));
+        }
+    }
+
+    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Seat, LobbyError>) {
+        if let Some(room) = &self.room {
+            let message = format!("already in room {}; leave it first", room.code);
+            return self.error(ErrorCode::AlreadyInRoom, message);
+        }
+        match reserve(&self.lobby) {
+            Ok(seat) => self.enter(Reserved::Fresh(seat)),
+            Err(err) => self.error(err.code(), err.to_string()),
+        }
+    }
+
+    /// Hands the room a join request for a reserved seat.
+    fn enter(&mut self, reserved: Reserved) {
+        let Some(player) = &self.player else { return };
+        let seat = match &reserved {
+            Reserved::Fresh(seat) | Reserved::Reclaimed(seat, ..) => seat.clone(),
+        };
+        let membership = self.ctx.next_membership();
+        self.outbox.set_membership(membership);
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        let departure = Departure::staying();
+        let request = JoinRequest {
+            player: player.id,
+            name: player.name.clone(),
+            membership,
+            inputs: rx,
+            outbox: Arc::clone(&self.outbox),
+            departure: Arc::clone(&departure),
+        };
+        if seat.room.try_send(RoomCommand::Join(request)).is_err() {
+            match reserved {
+                Reserved::Fresh(_) => self.lobby.release(seat.code),
+                Reserved::Reclaimed(_, token, held) => self.lobby.hold(token, held),
+            }
+            self.outbox.clear_membership();
+            let message = format!("room {} is not accepting players right now", seat.code);
+            return self.error(ErrorCode::RoomClosed, message);
+        }
+        self.room = Some(InRoom { code: seat.code, inputs: tx, departure });
+    }
+
+    /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
+    /// period (if there is one).
+    pub fn finish(&mut self) {
+        let grace = self.ctx.config.reconnect_grace;
+        if let (false, Some(player)) = (grace.is_zero(), &self.player)
+            && let Some(room) = self.room.take()
+        {
+            self.outbox.clear_membership();
+            let until = Instant::now() + grace;
+            let seat = HeldSeat { player: player.id, name: player.name.clone(), code: room.code, until };
+            self.lobby.hold(player.token, seat);
+            // Recorded before `room.inputs` drops, so the room keeps the player's place rather than
+            // freeing it.
+            room.departure.dropped();
+        }
+        self.leave_room();
+    }
+
+    /// Leaves the current room, if any: the room sees the input channel close and frees the ship.
+    fn leave_room(&mut self) {
+        if let Some(room) = self.room.take() {
+            room.departure.left();
+            self.outbox.clear_membership();
+            self.lobby.release(room.code);
+        }
+    }
+
+    fn error(&self, code: ErrorCode, message: String) {
+        let _ = self.outbox.send(&ServerMsg::Error { code, message });
+    }
+}
+
+/// A trimmed, checked display name, or why it is not acceptable.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err("the name is empty".into());
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(format!("the name has {chars} characters; at most {MAX_NAME_CHARS} are allowed"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the name contains control characters".into());
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(validate_name("  Ada  "), Ok("Ada".into()));
+        assert!(validate_name("   ").is_err());
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert_eq!(validate_name(&"é".repeat(MAX_NAME_CHARS)).map(|n| n.chars().count()), Ok(MAX_NAME_CHARS));
+        assert!(validate_name("bad\u{7}name").is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! Who is in a room: the seated players with their channels, and the players away (dropped, their
+//! seat held in the lobby until they come back or its time runs out).
+//!
+//! The room hands each seated player the same encoded messages; the slow-client policy lives here:
+//! snapshots are latest-wins per player, and one who has not taken a snapshot for
+//! [`SLOW_CLIENT_GRACE`] is disconnected with `too_slow`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use arena_protocol::{ErrorCode, Input, PlayerInfo};
+use bevy_ecs::entity::Entity;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::ids::{Membership, PlayerId, RoomCode};
+use crate::outbox::{Offer, Outbox, SnapshotBytes};
+
+/// How long a player may go without taking a snapshot before the room disconnects it with `too_slow`.
+pub const SLOW_CLIENT_GRACE: Duration = Duration::from_secs(3);
+
+/// How a player's connection gave up its seat. The connection records it before it drops its input
+/// sender, so when the room sees the channel close it knows whether the seat is held for a reconnect.
+#[derive(Debug, Default)]
+pub struct Departure(AtomicU8);
+
+impl Departure {
+    const STAYING: u8 = 0;
+    const LEFT: u8 = 1;
+    const DROPPED: u8 = 2;
+
+    /// A fresh record for a seated player.
+    pub fn staying() -> Arc<Self> {
+        Arc::new(Self(AtomicU8::new(Self::STAYING)))
+    }
+
+    /// The player left on purpose (`leave`, or no reconnecting on this server).
+    pub fn left(&self) {
+        self.0.store(Self::LEFT, Ordering::Release);
+    }
+
+    /// The connection was lost; the lobby holds the seat for the reconnect grace period.
+    pub fn dropped(&self) {
+        self.0.store(Self::DROPPED, Ordering::Release);
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.0.load(Ordering::Acquire) == Self::DROPPED
+    }
+}
+
+/// A player joining a room.
+#[derive(Debug)]
+pub struct JoinRequest {
+    /// The player's id.
+    pub player: PlayerId,
+    /// The player's display name.
+    pub name: String,
+    /// The membership the room's messages to this player are tagged with.
+    pub membership: Membership,
+    /// The player's inputs. The connection drops the sender when the player leaves; the room notices
+    /// and frees the ship.
+    pub inputs: mpsc::Receiver<Input>,
+    /// Where the room sends this player's messages.
+    pub outbox: Arc<Outbox>,
+    /// How the player leaves, once they do.
+    pub departure: Arc<Departure>,
+}
+
+/// A seated player.
+#[derive(Debug)]
+pub(crate) struct Seat {
+    pub(crate) player: PlayerId,
+    pub(crate) name: String,
+    pub(crate) entity: Entity,
+    membership: Membership,
+    inputs: mpsc::Receiver<Input>,
+    outbox: Arc<Outbox>,
+    departure: Arc<Departure>,
+    /// Snapshots replaced unsent in a row: how far behind the client's reading is.
+    missed_in_a_row: u32,
+    /// Counts this seat in `arena_players` for as long as it exists, however the room ends.
+    _counted: SeatGauge,
+}
+
+/// Adds one to the players gauge while it lives, so no exit path (a panicking room included) can leave
+/// the gauge counting seats that are gone.
+#[derive(Debug)]
+struct SeatGauge(metrics::Gauge);
+
+impl SeatGauge {
+    fn new(gauge: &metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for SeatGauge {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// A player whose connection dropped: the room keeps what it needs to resume them.
+#[derive(Debug)]
+pub(crate) struct Away {
+    pub(crate) player: PlayerId,
+    pub(crate) name: String,
+    /// The last input their ship applied: the resumed ship continues after it.
+    pub(crate) last_seq: u32,
+}
+
+/// What the room learned of a seat whose input channel closed.
+#[derive(Debug)]
+pub(crate) enum Gone {
+    /// Dropped: held for a reconnect.
+    Dropped(Seat),
+    /// Left for good.
+    Left(Seat),
+}
+
+/// The room's players: seated, and away.
+#[derive(Debug)]
+pub(crate) struct Seats {
+    pub(crate) seated: Vec<Seat>,
+    pub(crate) away: Vec<Away>,
+    /// The players gauge the seats count themselves in.
+    gauge: metrics::Gauge,
+}
+
+/// What happened to an input drained from a seat, for the metrics.
+pub(crate) trait InputSink {
+    /// Queues `input` for `entity`'s ship; returns whether it was queued (not stale or overflowing).
+    fn push(&mut self, entity: Entity, input: Input) -> bool;
+}
+
+impl Seats {
+    /// Seats counted in `gauge`.
+    pub(crate) fn new(gauge: metrics::Gauge) -> Self {
+        Self { seated: Vec::new(), away: Vec::new(), gauge }
+    }
+
+    /// Whether anyone is seated or away.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.seated.is_empty() && self.away.is_empty()
+    }
+
+    /// Takes a player coming back from `away`, if they are.
+    pub(crate) fn take_away(&mut self, player: PlayerId) -> Option<Away> {
+        let i = self.away.iter().position(|a| a.player == player)?;
+        Some(self.away.swap_remove(i))
+    }
+
+    /// Takes a seat of `player` still here (a stale one: they joined again).
+    pub(crate) fn take_seated(&mut self, player: PlayerId) -> Option<Seat> {
+        let i = self.seated.iter().position(|s| s.player == player)?;
+        Some(self.seated.swap_remove(i))
+    }
+
+    /// Seats a player whose ship is `entity`.
+    pub(crate) fn seat(&mut self, req: JoinRequest, entity: Entity) {
+        self.seated.push(Seat {
+            _counted: SeatGauge::new(&self.gauge),
+            player: req.player,
+            name: req.name,
+            entity,
+            membership: req.membership,
+            inputs: req.inputs,
+            outbox: req.outbox,
+            departure: req.departure,
+            missed_in_a_row: 0,
+        });
+    }
+
+    /// Everyone in the room for `joined`: the seated, then those away (marked so).
+    pub(crate) fn roster(&self) -> Vec<PlayerInfo> {
+        let seated =
+            self.seated.iter().map(|s| PlayerInfo { id: s.player.get(), name: s.name.clone(), away: false });
+        let away =
+            self.away.iter().map(|a| PlayerInfo { id: a.player.get(), name: a.name.clone(), away: true });
+        seated.chain(away).collect()
+    }
+
+    /// Drains every seat's inputs into `sink`; seats whose channel closed are removed and returned in
+    /// `gone` (cleared first). Returns the inputs that were not queued.
+    pub(crate) fn drain_inputs(&mut self, sink: &mut impl InputSink, gone: &mut Vec<Gone>) -> u64 {
+        gone.clear();
+        let mut discarded = 0;
+        let mut i = 0;
+        while i < self.seated.len() {
+            let seat = &mut self.seated[i];
+            let connected = loop {
+                match seat.inputs.try_recv() {
+                    Ok(input) => {
+                        if !sink.push(seat.entity, input) {
+                            discarded += 1;
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break true,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break false,
+                }
+            };
+            if connected {
+                i += 1;
+                continue;
+            }
+            let seat = self.seated.swap_remove(i);
+            gone.push(if seat.departure.is_dropped() { Gone::Dropped(seat) } else { Gone::Left(seat) });
+        }
+        discarded
+    }
+
+    /// Sends every seated player the events (reliable, first) and the snapshot (latest wins), and
+    /// disconnects with `too_slow` a player who has not taken one for [`SLOW_CLIENT_GRACE`] (`slow_limit`
+    /// snapshots in a row). Returns the snapshots replaced unsent.
+    pub(crate) fn deliver(
+        &mut self,
+        code: RoomCode,
+        tick: u64,
+        events: Option<&Bytes>,
+        snapshot: Option<&Arc<SnapshotBytes>>,
+        slow_limit: u32,
+    ) -> u64 {
+        let mut replaced = 0;
+        for seat in &mut self.seated {
+            if let Some(events) = events {
+                // A failure means the connection is closing; its seat goes at the next tick.
+                let _ = seat.outbox.send_events_for(seat.membership, tick, events.clone());
+            }
+            let Some(bytes) = snapshot else { continue };
+            match seat.outbox.offer_snapshot(seat.membership, Arc::clone(bytes)) {
+                Offer::Queued => seat.missed_in_a_row = 0,
+                Offer::Replaced => {
+                    replaced += 1;
+                    seat.missed_in_a_row += 1;
+                    if seat.missed_in_a_row >= slow_limit {
+                        tracing::warn!(room = %code, player = %seat.player, "client too slow; disconnecting");
+                        seat.outbox.close(
+                            ErrorCode::TooSlow,
+                            format!(
+                                "no snapshot was read for {} s; the connection is too slow",
+                                SLOW_CLIENT_GRACE.as_secs()
+                            ),
+                        );
+                    }
+                }
+                Offer::Gone => {}
+            }
+        }
+        replaced
+    }
+
+    /// Sends one seat a message of the room (e.g. `joined`).
+    pub(crate) fn send_to(seat: &Seat, msg: &arena_protocol::ServerMsg) {
+        // A failure means the connection is closing; the seat goes at the next tick.
+        let _ = seat.outbox.send_for(seat.membership, msg);
+    }
+}
