@@ -21,10 +21,22 @@ pub const DEFAULT_ROOM_CAPACITY: u16 = 16;
 pub const MAX_ROOM_CAPACITY: u16 = 256;
 /// Default cap on concurrently open rooms.
 pub const DEFAULT_MAX_ROOMS: usize = 512;
-pub use crate::game_loop::GamePriority;
-
+/// The most rooms `--max-rooms` allows: far beyond what one process should hold.
+pub const MAX_MAX_ROOMS: usize = 100_000;
 /// Default `--game-threads`.
 pub const DEFAULT_GAME_THREADS: usize = 1;
+/// The most game loop threads: one holds hundreds of rooms, so more than this helps no machine.
+pub const MAX_GAME_THREADS: usize = 64;
+/// Default `--max-connections`: what one core serves comfortably, with room to spare.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default `--max-connections-per-ip`: a household or a small LAN party behind one address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 16;
+/// The smallest `--max-message-bytes`: an input is ~40 bytes, a hello with a long name ~150.
+pub const MIN_MESSAGE_BYTES: usize = 256;
+/// The largest `--max-message-bytes`.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+pub use crate::game_loop::GamePriority;
 /// Default time an empty room stays open for players to come back.
 pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 
@@ -48,21 +60,21 @@ pub struct Args {
     pub addr: SocketAddr,
 
     /// Simulation ticks per second (1 to 240). Higher is more responsive and costs more CPU.
-    #[arg(long, default_value_t = DEFAULT_TICK_RATE, value_parser = clap::value_parser!(u16).range(1..=240))]
+    #[arg(long, default_value_t = DEFAULT_TICK_RATE, value_parser = clap::value_parser!(u16).range(i64::from(*TICK_RATE_RANGE.start())..=i64::from(*TICK_RATE_RANGE.end())))]
     pub tick_rate: u16,
 
     /// Snapshots sent to each player per second; at most the tick rate. Higher is smoother and costs more
     /// bandwidth.
-    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_RATE, value_parser = clap::value_parser!(u16).range(1..=240))]
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_RATE, value_parser = clap::value_parser!(u16).range(i64::from(*TICK_RATE_RANGE.start())..=i64::from(*TICK_RATE_RANGE.end())))]
     pub snapshot_rate: u16,
 
     /// Most players in one room (1 to 256).
-    #[arg(long, default_value_t = DEFAULT_ROOM_CAPACITY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = DEFAULT_ROOM_CAPACITY, value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_ROOM_CAPACITY)))]
     pub room_capacity: u16,
 
     /// Threads the rooms tick on, apart from the threads that serve connections (1 to 64). One keeps
     /// up with hundreds of rooms; more help only on machines with many cores.
-    #[arg(long, default_value_t = DEFAULT_GAME_THREADS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    #[arg(long, default_value_t = DEFAULT_GAME_THREADS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_GAME_THREADS as u64))]
     pub game_threads: usize,
 
     /// Scheduling of the game loop threads on a busy machine: `realtime` (round-robin real-time
@@ -72,7 +84,7 @@ pub struct Args {
     pub game_priority: GamePriority,
 
     /// Most rooms open at once; creating one more fails with `server_full`.
-    #[arg(long, default_value_t = DEFAULT_MAX_ROOMS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_ROOMS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_MAX_ROOMS as u64))]
     pub max_rooms: usize,
 
     /// How long an empty room stays open before it closes (e.g. `30s`, `2m`).
@@ -100,16 +112,16 @@ pub struct Args {
 
     /// Largest WebSocket message a client may send, bytes (256 to 1 MiB). Enforced while reading, before
     /// a large message is buffered; a client over it is dropped with `too_large`.
-    #[arg(long, default_value_t = arena_protocol::MAX_CLIENT_MESSAGE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(256..=1_048_576))]
+    #[arg(long, default_value_t = arena_protocol::MAX_CLIENT_MESSAGE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(MIN_MESSAGE_BYTES as u64..=MAX_MESSAGE_BYTES as u64))]
     pub max_message_bytes: usize,
 
     /// Most open game connections in all; more are refused with HTTP 503.
-    #[arg(long, default_value_t = 4096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_connections: usize,
 
     /// Most open game connections from one IP address; more are refused with HTTP 429. Loopback is
     /// exempt unless `--limit-loopback` is given, so local load tests are not capped.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_connections_per_ip: u32,
 
     /// Apply `--max-connections-per-ip` to loopback connections too.

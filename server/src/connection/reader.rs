@@ -207,3 +207,105 @@ fn read_error(err: axum::Error) -> ReadError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use arena_protocol::{PROTOCOL_VERSION, encode};
+    use futures_util::stream;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::config::Config;
+
+    type Frame = Result<Message, axum::Error>;
+
+    type TestReader = Reader<std::pin::Pin<Box<dyn Stream<Item = Frame> + Send>>>;
+
+    /// A reader of frames the test pushes, with the default limits and `idle` and `hello` timeouts.
+    fn test_reader(
+        idle: Duration,
+        hello: Duration,
+    ) -> (TestReader, mpsc::Sender<Frame>, Arc<Outbox>, CancellationToken) {
+        let (tx, mut rx) = mpsc::channel::<Frame>(64);
+        let frames: std::pin::Pin<Box<dyn Stream<Item = Frame> + Send>> =
+            Box::pin(stream::poll_fn(move |cx| rx.poll_recv(cx)));
+        let mut limits = Config::for_tests().limits;
+        limits.idle_timeout = idle;
+        limits.handshake_timeout = hello;
+        let (outbox, _rx) = Outbox::new();
+        let outbox = Arc::new(outbox);
+        let shutdown = CancellationToken::new();
+        let metrics = Metrics::new();
+        (Reader::new(frames, Arc::clone(&outbox), limits, &metrics, shutdown.clone()), tx, outbox, shutdown)
+    }
+
+    fn hello() -> Frame {
+        let msg = ClientMsg::Hello { version: PROTOCOL_VERSION, name: "a".into(), reconnect_token: None };
+        Ok(Message::Binary(encode(&msg).expect("encode").into()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_hello_in_time_is_an_error_exactly_at_the_deadline() {
+        let (mut reader, _tx, _outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        let start = Instant::now();
+        let err = reader.recv(true).await.expect_err("no hello");
+        assert!(matches!(err, ReadError::NoHello(_)), "{err}");
+        assert_eq!(err.code(), Some(ErrorCode::HelloRequired));
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_idle_after_the_timeout_from_its_last_message() {
+        let (mut reader, tx, _outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        tx.send(hello()).await.expect("send");
+        assert!(matches!(reader.recv(true).await, Ok(Some(ClientMsg::Hello { .. }))));
+        // A pong 20 s later counts as life: idle is 30 s after it, not after the hello.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        tx.send(Ok(Message::Pong(Vec::new().into()))).await.expect("send");
+        let start = Instant::now();
+        let err = reader.recv(false).await.expect_err("idle");
+        assert!(matches!(err, ReadError::Idle(_)), "{err}");
+        assert_eq!(err.code(), Some(ErrorCode::Idle));
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn text_frames_close_and_clean_closes_end_quietly() {
+        let (mut reader, tx, _outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        tx.send(Ok(Message::Text("{}".into()))).await.expect("send");
+        assert_eq!(reader.recv(true).await.expect_err("text").code(), Some(ErrorCode::TextFrame));
+        tx.send(Ok(Message::Close(None))).await.expect("send");
+        assert!(matches!(reader.recv(true).await, Ok(None)));
+        drop(tx);
+        assert!(matches!(reader.recv(true).await, Ok(None)), "the stream ending is a clean close too");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_and_a_closing_outbox_stop_the_reader() {
+        let (mut reader, _tx, _outbox, stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        stop.cancel();
+        assert_eq!(reader.recv(false).await.expect_err("stopping").code(), Some(ErrorCode::ShuttingDown));
+        let (mut reader, _tx, outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        outbox.close(ErrorCode::TooSlow, "slow".into());
+        assert!(matches!(reader.recv(false).await, Err(ReadError::Closing)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_is_dropped_then_ends_the_connection() {
+        let (mut reader, tx, _outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        let rate = Config::for_tests().limits.message_rate;
+        // Far over the rate, every millisecond, until the reader gives up.
+        let flood = tokio::spawn(async move {
+            while tx.send(Ok(Message::Ping(Vec::new().into()))).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let start = Instant::now();
+        let err = reader.recv(false).await.expect_err("flooding");
+        assert!(matches!(err, ReadError::Flooding { rate: r } if r == rate), "{err}");
+        assert!(start.elapsed() >= FLOOD_GRACE, "dropped for {:?} first", start.elapsed());
+        flood.abort();
+    }
+}

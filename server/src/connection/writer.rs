@@ -236,7 +236,8 @@ mod tests {
         Membership::new(n).expect("not 0")
     }
 
-    #[tokio::test]
+    // Paused time: `settle` returns once every task has nothing more to do (the clock jumps only then).
+    #[tokio::test(start_paused = true)]
     async fn after_a_replaced_snapshot_the_writer_sends_a_keyframe() {
         let (outbox, control) = Outbox::new();
         let outbox = Arc::new(outbox);

@@ -227,7 +227,8 @@ impl Simulation {
             .0
             .iter()
             .enumerate()
-            .filter(|(i, state)| *i < 64 && state.is_none())
+            // The map has at most MAX_PICKUPS (53) spots, all of them in the bit set.
+            .filter(|(i, state)| *i < crate::assets::MAX_PICKUPS && state.is_none())
             .fold(0u64, |bits, (i, _)| bits | (1 << i));
         let clock = self.world.resource::<MatchClock>();
         snapshot.match_state = MatchState { phase: clock.phase, ends_tick: clock.ends_at };
