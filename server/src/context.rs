@@ -19,21 +19,21 @@ use crate::metrics::Metrics;
 
 /// The server-wide context.
 #[derive(Debug)]
-pub struct ServerContext {
+pub(crate) struct ServerContext {
     /// The validated flags.
-    pub config: Config,
+    pub(crate) config: Config,
     /// The map and tuning every room plays.
-    pub game: Arc<GameData>,
+    pub(crate) game: Arc<GameData>,
     /// The movement and weapon rules sent in `welcome` (the same for every room).
-    pub tuning: TuningInfo,
+    pub(crate) tuning: TuningInfo,
     /// The metric handles.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server shuts down: rooms and connections stop.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     /// Room and connection tasks, awaited (bounded) at shutdown.
-    pub tasks: TaskTracker,
+    pub(crate) tasks: TaskTracker,
     /// Where rooms run.
-    pub game_loops: GameLoops,
+    pub(crate) game_loops: GameLoops,
     started: Instant,
     next_player: AtomicU32,
     next_membership: AtomicU64,
@@ -43,7 +43,7 @@ pub struct ServerContext {
 impl ServerContext {
     /// A context for a server with this configuration and game data; room and connection tasks are
     /// tracked by `tasks` and stop when `shutdown` is cancelled.
-    pub fn new(
+    pub(crate) fn new(
         config: Config,
         game: Arc<GameData>,
         metrics: Arc<Metrics>,
@@ -67,12 +67,12 @@ impl ServerContext {
     }
 
     /// Milliseconds since the server started: the clock in `welcome` and `pong`.
-    pub fn server_time_ms(&self) -> f64 {
+    pub(crate) fn server_time_ms(&self) -> f64 {
         self.started.elapsed().as_secs_f64() * 1000.0
     }
 
     /// A new, server-unique player id.
-    pub fn next_player_id(&self) -> PlayerId {
+    pub(crate) fn next_player_id(&self) -> PlayerId {
         // 4 billion hellos before it wraps; then 0 is skipped.
         loop {
             if let Some(id) = PlayerId::new(self.next_player.fetch_add(1, Ordering::Relaxed)) {
@@ -82,7 +82,7 @@ impl ServerContext {
     }
 
     /// A new, server-unique room membership.
-    pub fn next_membership(&self) -> Membership {
+    pub(crate) fn next_membership(&self) -> Membership {
         loop {
             if let Some(m) = Membership::new(self.next_membership.fetch_add(1, Ordering::Relaxed)) {
                 return m;
@@ -91,13 +91,13 @@ impl ServerContext {
     }
 
     /// The serial number of a new room (0, 1, 2, ...): its seed and its age among equals in quick play.
-    pub fn next_room_serial(&self) -> u64 {
+    pub(crate) fn next_room_serial(&self) -> u64 {
         self.rooms_created.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A context with every default, for tests.
     #[cfg(test)]
-    pub fn for_tests(config: Config) -> Arc<Self> {
+    pub(crate) fn for_tests(config: Config) -> Arc<Self> {
         let game = GameData::load(&config.assets, &config.map).expect("assets");
         Arc::new(Self::new(
             config,

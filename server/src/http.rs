@@ -23,33 +23,33 @@ use crate::lobby::{Lobby, RoomListing};
 /// Read buffer of each WebSocket: the most one read takes from the socket (a message may span several
 /// reads). Small, because client messages are tiny and tungstenite zeroes this much before every read
 /// attempt (at 4 KiB that was 2% of the server's CPU).
-pub const READ_BUFFER: usize = 1024;
+pub(crate) const READ_BUFFER: usize = 1024;
 /// Messages a WebSocket's writer has queued are written to the socket together once they reach this
 /// many bytes or when the writer flushes, which it does after each batch of what is waiting (a
 /// snapshot and the events before it): one system call for the batch instead of one per message.
-pub const WRITE_BATCH: usize = 8 * 1024;
+pub(crate) const WRITE_BATCH: usize = 8 * 1024;
 /// The most a WebSocket may hold unwritten; the writer flushes after each batch, so this is far above
 /// what it ever needs.
-pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
+pub(crate) const MAX_WRITE_BUFFER: usize = 256 * 1024;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The server-wide context.
-    pub ctx: Arc<ServerContext>,
+    pub(crate) ctx: Arc<ServerContext>,
     /// The rooms.
-    pub lobby: Arc<Lobby>,
+    pub(crate) lobby: Arc<Lobby>,
     /// Connection caps.
-    pub gate: Arc<ConnectionGate>,
+    pub(crate) gate: Arc<ConnectionGate>,
     /// Cancelled when the server shuts down.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     /// Connection tasks, awaited (bounded) at shutdown.
-    pub tasks: TaskTracker,
+    pub(crate) tasks: TaskTracker,
 }
 
 /// The server's routes: `/ws`, `/api/rooms`, `/healthz`, `/metrics`, and the web client for everything
 /// else.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.ctx.config.web).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))

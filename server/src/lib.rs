@@ -27,17 +27,17 @@
 pub mod assets;
 pub mod conditioner;
 pub mod config;
-pub mod connection;
-pub mod context;
+mod connection;
+mod context;
 pub mod game_loop;
-pub mod http;
+mod http;
 pub mod ids;
 pub mod limits;
-pub mod listener;
-pub mod lobby;
-pub mod metrics;
-pub mod outbox;
-pub mod room;
+mod listener;
+mod lobby;
+mod metrics;
+mod outbox;
+mod room;
 pub mod sim;
 pub mod tls;
 
@@ -53,6 +53,7 @@ use tracing::{info, warn};
 
 pub use assets::{AssetsError, GameData};
 pub use config::{Args, Config, ConfigError};
+pub use connection::session::validate_name;
 use game_loop::GameLoops;
 use lobby::Lobby;
 

@@ -25,11 +25,11 @@ use tracing::{debug, warn};
 /// the memory a client that does not read can pin in the kernel, and makes such a client show up as a
 /// stalled writer (and be dropped) within seconds rather than minutes. 32 KiB (Linux doubles it) is
 /// still far more than a few snapshots, and at 100 ms RTT carries over 300 KB/s.
-pub const SOCKET_SEND_BUFFER: usize = 32 * 1024;
+pub(crate) const SOCKET_SEND_BUFFER: usize = 32 * 1024;
 
 /// Serves `app` on `listener` until `stop` is cancelled; then stops accepting and lets each HTTP
 /// connection finish its request. HTTP connections are tracked on `tasks`.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
@@ -90,10 +90,10 @@ fn tune(tcp: &TcpStream) {
 }
 
 /// The most one HTTP connection may buffer of a request (headers and all); game requests are tiny.
-pub const MAX_HTTP_BUFFER: usize = 16 * 1024;
+pub(crate) const MAX_HTTP_BUFFER: usize = 16 * 1024;
 
 /// The longest a plain HTTP connection (not upgraded to a WebSocket) may stay open.
-pub const MAX_HTTP_CONNECTION: Duration = Duration::from_secs(60);
+pub(crate) const MAX_HTTP_CONNECTION: Duration = Duration::from_secs(60);
 
 async fn serve_connection<I>(
     io: I,

@@ -31,7 +31,7 @@ const QUOTED_CODE_CHARS: usize = 16;
 
 /// Why a seat could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum LobbyError {
+pub(crate) enum LobbyError {
     /// The room has no free seat.
     #[error("room {code} is full ({capacity} of {capacity} players)")]
     RoomFull {
@@ -50,7 +50,7 @@ pub enum LobbyError {
 
 impl LobbyError {
     /// The protocol error code for this error.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             Self::RoomFull { .. } => ErrorCode::RoomFull,
             Self::NotFound(_) => ErrorCode::RoomNotFound,
@@ -62,35 +62,35 @@ impl LobbyError {
 /// A reserved seat: the room to send the join request to. Give it back with [`Lobby::release`] when the
 /// player leaves (or the join request could not be delivered).
 #[derive(Debug, Clone)]
-pub struct Seat {
+pub(crate) struct Seat {
     /// The room's code.
-    pub code: RoomCode,
+    pub(crate) code: RoomCode,
     /// The room's command channel.
-    pub room: mpsc::Sender<RoomCommand>,
+    pub(crate) room: mpsc::Sender<RoomCommand>,
 }
 
 /// A public room as listed by `GET /api/rooms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RoomListing {
+pub(crate) struct RoomListing {
     /// The room's code.
-    pub code: RoomCode,
+    pub(crate) code: RoomCode,
     /// Seats taken (held ones included).
-    pub players: u16,
+    pub(crate) players: u16,
     /// Seats in all.
-    pub capacity: u16,
+    pub(crate) capacity: u16,
 }
 
 /// A seat kept for a player who lost the connection, until a deadline. It still counts in its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldSeat {
+pub(crate) struct HeldSeat {
     /// The player's id.
-    pub player: PlayerId,
+    pub(crate) player: PlayerId,
     /// The player's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The room the seat is in.
-    pub code: RoomCode,
+    pub(crate) code: RoomCode,
     /// When the seat is given up.
-    pub until: Instant,
+    pub(crate) until: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -113,14 +113,14 @@ struct RoomEntry {
 
 /// The server's rooms and seats.
 #[derive(Debug)]
-pub struct Lobby {
+pub(crate) struct Lobby {
     ctx: Arc<ServerContext>,
     state: Mutex<LobbyState>,
 }
 
 impl Lobby {
     /// A lobby with no rooms.
-    pub fn new(ctx: Arc<ServerContext>) -> Self {
+    pub(crate) fn new(ctx: Arc<ServerContext>) -> Self {
         Self { ctx, state: Mutex::new(LobbyState::default()) }
     }
 
@@ -132,13 +132,13 @@ impl Lobby {
 
     /// Keeps a disconnected player's seat for them, under their reconnect token, until `seat.until`.
     /// Their room keeps their score until [`RoomDirectory::take_expired_holds`] says the time is up.
-    pub fn hold(&self, token: ReconnectToken, seat: HeldSeat) {
+    pub(crate) fn hold(&self, token: ReconnectToken, seat: HeldSeat) {
         self.lock().held.insert(token, seat);
     }
 
     /// Takes back a held seat whose time is not up. The seat stays reserved: send the room a join
     /// request, and if that fails, [`Lobby::hold`] it again.
-    pub fn reclaim(&self, token: ReconnectToken) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
+    pub(crate) fn reclaim(&self, token: ReconnectToken) -> Option<(HeldSeat, mpsc::Sender<RoomCommand>)> {
         let mut state = self.lock();
         // One whose time is up stays for its room to collect (and free) with its other expired holds.
         if state.held.get(&token).is_none_or(|seat| seat.until <= Instant::now()) {
@@ -151,7 +151,7 @@ impl Lobby {
 
     /// Seats the player in the fullest public room with a free seat (the oldest among equals), or in a
     /// new public room.
-    pub fn quick_play(self: &Arc<Self>) -> Result<Seat, LobbyError> {
+    pub(crate) fn quick_play(self: &Arc<Self>) -> Result<Seat, LobbyError> {
         let mut state = self.lock();
         let best = state
             .rooms
@@ -166,13 +166,13 @@ impl Lobby {
     }
 
     /// Creates a private room and seats the player in it.
-    pub fn create_private(self: &Arc<Self>) -> Result<Seat, LobbyError> {
+    pub(crate) fn create_private(self: &Arc<Self>) -> Result<Seat, LobbyError> {
         let mut state = self.lock();
         self.create_locked(&mut state.rooms, false)
     }
 
     /// Seats the player in the room with this code (as a client typed it: any case, spaces around).
-    pub fn join(&self, code: &str) -> Result<Seat, LobbyError> {
+    pub(crate) fn join(&self, code: &str) -> Result<Seat, LobbyError> {
         let not_found = || LobbyError::NotFound(code.trim().chars().take(QUOTED_CODE_CHARS).collect());
         let code = RoomCode::parse(code).ok_or_else(not_found)?;
         let mut state = self.lock();
@@ -185,14 +185,14 @@ impl Lobby {
     }
 
     /// Gives a seat back.
-    pub fn release(&self, code: RoomCode) {
+    pub(crate) fn release(&self, code: RoomCode) {
         if let Some(entry) = self.lock().rooms.get_mut(&code) {
             entry.players = entry.players.saturating_sub(1);
         }
     }
 
     /// Removes a room that stopped on its own (an internal error), with any seats held in it.
-    pub fn remove(&self, code: RoomCode) {
+    pub(crate) fn remove(&self, code: RoomCode) {
         let mut state = self.lock();
         if state.rooms.remove(&code).is_some() {
             self.ctx.metrics.rooms.decrement(1.0);
@@ -201,7 +201,7 @@ impl Lobby {
     }
 
     /// The public rooms, fullest first.
-    pub fn public_rooms(&self) -> Vec<RoomListing> {
+    pub(crate) fn public_rooms(&self) -> Vec<RoomListing> {
         let state = self.lock();
         let mut list: Vec<(u64, RoomListing)> = state
             .rooms
@@ -216,8 +216,9 @@ impl Lobby {
         list.into_iter().map(|(_, r)| r).collect()
     }
 
+    #[cfg(test)]
     /// The number of open rooms.
-    pub fn room_count(&self) -> usize {
+    pub(crate) fn room_count(&self) -> usize {
         self.lock().rooms.len()
     }
 

@@ -12,15 +12,15 @@ use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// How long the tick-duration summary remembers samples: its quantiles describe this window.
-pub const SUMMARY_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const SUMMARY_WINDOW: Duration = Duration::from_secs(60);
 
 /// Bucket bounds of `arena_tick_seconds`, seconds. 0.5 ms is the benchmark's bar for a tick's p99.
-pub const TICK_BUCKETS: [f64; 10] =
+pub(crate) const TICK_BUCKETS: [f64; 10] =
     [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
 /// Why a connection ended, as the `reason` label of `arena_disconnects_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disconnect {
+pub(crate) enum Disconnect {
     /// The client closed the connection (or it was lost).
     Closed,
     /// The server closed it with this error.
@@ -29,55 +29,55 @@ pub enum Disconnect {
 
 /// The server's metric handles.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     handle: PrometheusHandle,
     /// Work time of one room tick (simulation plus broadcast), seconds, as a summary over the last
     /// [`SUMMARY_WINDOW`] (`arena_tick_duration_seconds{quantile=...}`).
-    pub tick_duration: Histogram,
+    pub(crate) tick_duration: Histogram,
     /// The same samples as a histogram with fixed buckets ([`TICK_BUCKETS`], `arena_tick_seconds`),
     /// cumulative since start: the difference of two scrapes describes exactly the ticks between them
     /// (a benchmark step, say), which a rolling summary cannot.
-    pub tick_histogram: Histogram,
+    pub(crate) tick_histogram: Histogram,
     /// Ticks simulated.
-    pub ticks: Counter,
+    pub(crate) ticks: Counter,
     /// Ticks that started more than half an interval after they were due.
-    pub ticks_late: Counter,
+    pub(crate) ticks_late: Counter,
     /// Ticks given up after a stall.
-    pub ticks_skipped: Counter,
+    pub(crate) ticks_skipped: Counter,
     /// Open rooms.
-    pub rooms: Gauge,
+    pub(crate) rooms: Gauge,
     /// Players seated in rooms.
-    pub players: Gauge,
+    pub(crate) players: Gauge,
     /// Open WebSocket connections.
-    pub connections: Gauge,
+    pub(crate) connections: Gauge,
     /// Snapshots written to sockets.
-    pub snapshots_sent: Counter,
+    pub(crate) snapshots_sent: Counter,
     /// Of those, keyframes: the client's last snapshot was not the delta's base (it had just joined, or
     /// missed one).
-    pub keyframes_sent: Counter,
+    pub(crate) keyframes_sent: Counter,
     /// Snapshots replaced unsent by a newer one (the client was behind).
-    pub snapshots_dropped: Counter,
+    pub(crate) snapshots_dropped: Counter,
     /// Messages written to sockets.
-    pub messages_out: Counter,
+    pub(crate) messages_out: Counter,
     /// Bytes written to sockets (WebSocket payloads).
-    pub bytes_out: Counter,
+    pub(crate) bytes_out: Counter,
     /// Messages read from sockets.
-    pub messages_in: Counter,
+    pub(crate) messages_in: Counter,
     /// Messages dropped unread because their client was over its message rate.
-    pub messages_dropped: Counter,
+    pub(crate) messages_dropped: Counter,
     /// Bytes read from sockets (WebSocket payloads).
-    pub bytes_in: Counter,
+    pub(crate) bytes_in: Counter,
     /// Inputs applied by a room.
-    pub inputs_applied: Counter,
+    pub(crate) inputs_applied: Counter,
     /// Inputs dropped: stale, duplicate, over a queue, or sent outside a room.
-    pub inputs_discarded: Counter,
+    pub(crate) inputs_discarded: Counter,
     disconnect_closed: Counter,
     disconnect_error: Vec<(ErrorCode, Counter)>,
 }
 
 impl Metrics {
     /// Registers every metric in a new recorder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let recorder = PrometheusBuilder::new()
             .set_quantiles(&[0.0, 0.5, 0.9, 0.99, 0.999, 1.0])
             .and_then(|b| b.set_bucket_duration(SUMMARY_WINDOW))
@@ -120,7 +120,7 @@ impl Metrics {
     }
 
     /// Counts a finished connection by its reason.
-    pub fn disconnected(&self, why: Disconnect) {
+    pub(crate) fn disconnected(&self, why: Disconnect) {
         let counter = match why {
             Disconnect::Closed => &self.disconnect_closed,
             Disconnect::Error(code) => match self.disconnect_error.iter().find(|(c, _)| *c == code) {
@@ -133,14 +133,14 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric, with every sample recorded so far folded in (a
     /// scrape never shows a summary older than the ticks it counts).
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         self.handle.run_upkeep();
         self.handle.render()
     }
 
     /// Drains pending histogram samples into the summaries; call every few seconds, so samples do not pile
     /// up between scrapes.
-    pub fn upkeep(&self) {
+    pub(crate) fn upkeep(&self) {
         self.handle.run_upkeep();
     }
 }

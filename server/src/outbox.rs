@@ -32,7 +32,7 @@ use crate::ids::Membership;
 /// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
 /// ping, and at most one event message per snapshot; a client with this many unsent (about 4 s of
 /// events at 30 snapshots per second, in line with the snapshot lane's grace) is not reading.
-pub const CONTROL_QUEUE: usize = 128;
+pub(crate) const CONTROL_QUEUE: usize = 128;
 
 #[derive(Debug)]
 struct Slot {
@@ -43,25 +43,26 @@ struct Slot {
 
 /// One snapshot of a room, encoded both ways; every player of the room shares the same one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotBytes {
+pub(crate) struct SnapshotBytes {
     /// The snapshot's tick.
-    pub tick: u64,
+    pub(crate) tick: u64,
     /// The whole state.
-    pub keyframe: Bytes,
+    pub(crate) keyframe: Bytes,
     /// The tick of the snapshot `delta` is against, and the delta; `None` when the room had no earlier
     /// snapshot to diff against.
-    pub delta: Option<(u64, Bytes)>,
+    pub(crate) delta: Option<(u64, Bytes)>,
 }
 
 impl SnapshotBytes {
     /// A snapshot with only a keyframe.
-    pub fn keyframe(tick: u64, keyframe: Bytes) -> Self {
+    #[cfg(test)]
+    pub(crate) fn keyframe(tick: u64, keyframe: Bytes) -> Self {
         Self { tick, keyframe, delta: None }
     }
 
     /// The bytes to send a client whose last snapshot (of this membership) was at tick `last`: the delta
     /// when it is against exactly that one, the keyframe otherwise. The flag says which.
-    pub fn for_client(&self, last: Option<u64>) -> (&Bytes, bool) {
+    pub(crate) fn for_client(&self, last: Option<u64>) -> (&Bytes, bool) {
         match &self.delta {
             Some((base, delta)) if last == Some(*base) => (delta, false),
             _ => (&self.keyframe, true),
@@ -71,7 +72,7 @@ impl SnapshotBytes {
 
 /// The shared sending side of a connection.
 #[derive(Debug)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     control: mpsc::Sender<Control>,
     slot: Mutex<Slot>,
     snapshot_ready: Notify,
@@ -96,7 +97,7 @@ struct Control {
 
 /// Which of the connection's two tasks waits for [`Outbox::closed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// The task reading the socket.
     Reader = 0,
     /// The task writing to it.
@@ -105,7 +106,7 @@ pub enum Side {
 
 /// Completes once the connection is closing; see [`Outbox::closed`].
 #[derive(Debug)]
-pub struct Closed<'a> {
+pub(crate) struct Closed<'a> {
     outbox: &'a Outbox,
     side: Side,
 }
@@ -125,7 +126,7 @@ impl Future for Closed<'_> {
 
 /// What happened to an offered snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(crate) enum Offer {
     /// Waiting to be sent; the slot was empty.
     Queued,
     /// Waiting to be sent; it replaced an older snapshot the client had not taken yet.
@@ -136,13 +137,13 @@ pub enum Offer {
 
 /// The writer's end of the control lane.
 #[derive(Debug)]
-pub struct OutboxReceiver {
+pub(crate) struct OutboxReceiver {
     control: mpsc::Receiver<Control>,
 }
 
 /// Why a control message could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// The client is not reading; the connection has been closed with `too_slow`.
     Full,
     /// The connection is closing, or no longer in that membership.
@@ -151,7 +152,7 @@ pub enum SendError {
 
 impl Outbox {
     /// A new outbox and its receiving end.
-    pub fn new() -> (Self, OutboxReceiver) {
+    pub(crate) fn new() -> (Self, OutboxReceiver) {
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let outbox = Self {
             control: tx,
@@ -171,13 +172,13 @@ impl Outbox {
 
     /// Encodes and queues a connection-level control message. A full lane closes the connection with
     /// `too_slow`.
-    pub fn send(&self, msg: &ServerMsg) -> Result<(), SendError> {
+    pub(crate) fn send(&self, msg: &ServerMsg) -> Result<(), SendError> {
         self.encode_and_queue(None, msg)
     }
 
     /// Encodes and queues a message from a room, delivered only while the connection is still in
     /// `membership`.
-    pub fn send_for(&self, membership: Membership, msg: &ServerMsg) -> Result<(), SendError> {
+    pub(crate) fn send_for(&self, membership: Membership, msg: &ServerMsg) -> Result<(), SendError> {
         self.encode_and_queue(Some(membership), msg)
     }
 
@@ -191,16 +192,22 @@ impl Outbox {
         }
     }
 
+    #[cfg(test)]
     /// Queues an already encoded message from a room, delivered only while the connection is still in
     /// `membership`.
-    pub fn send_bytes_for(&self, membership: Membership, bytes: Bytes) -> Result<(), SendError> {
+    pub(crate) fn send_bytes_for(&self, membership: Membership, bytes: Bytes) -> Result<(), SendError> {
         self.queue(Control { membership: Some(membership), tick: None, bytes })
     }
 
     /// Queues a room's encoded `events` message for the snapshot of `tick`. The writer makes sure an
     /// older snapshot still waiting in the slot goes out first: a client must never get events before
     /// the snapshot that shows what they refer to (a projectile a `hit` names, say).
-    pub fn send_events_for(&self, membership: Membership, tick: u64, bytes: Bytes) -> Result<(), SendError> {
+    pub(crate) fn send_events_for(
+        &self,
+        membership: Membership,
+        tick: u64,
+        bytes: Bytes,
+    ) -> Result<(), SendError> {
         self.queue(Control { membership: Some(membership), tick: Some(tick), bytes })
     }
 
@@ -219,7 +226,7 @@ impl Outbox {
     }
 
     /// Whether messages of `membership` may still be delivered.
-    pub fn is_current(&self, membership: Membership) -> bool {
+    pub(crate) fn is_current(&self, membership: Membership) -> bool {
         self.slot().membership == Some(membership)
     }
 
@@ -229,7 +236,7 @@ impl Outbox {
     }
 
     /// Offers the newest snapshot of membership `membership`. Never blocks, never allocates.
-    pub fn offer_snapshot(&self, membership: Membership, bytes: Arc<SnapshotBytes>) -> Offer {
+    pub(crate) fn offer_snapshot(&self, membership: Membership, bytes: Arc<SnapshotBytes>) -> Offer {
         if self.is_closed() {
             return Offer::Gone;
         }
@@ -245,7 +252,7 @@ impl Outbox {
     }
 
     /// Starts accepting room messages for a new membership (and drops any unsent snapshot of the last).
-    pub fn set_membership(&self, membership: Membership) {
+    pub(crate) fn set_membership(&self, membership: Membership) {
         self.switch_membership(Some(membership));
     }
 
@@ -256,17 +263,17 @@ impl Outbox {
     }
 
     /// Stops accepting room messages (the player left its room) and drops any unsent snapshot.
-    pub fn clear_membership(&self) {
+    pub(crate) fn clear_membership(&self) {
         self.switch_membership(None);
     }
 
     /// Takes the pending snapshot, if any, with its membership (always the current one).
-    pub fn take_snapshot(&self) -> Option<(Membership, Arc<SnapshotBytes>)> {
+    pub(crate) fn take_snapshot(&self) -> Option<(Membership, Arc<SnapshotBytes>)> {
         self.take_snapshot_before(u64::MAX)
     }
 
     /// Takes the pending snapshot if it is from before `tick`.
-    pub fn take_snapshot_before(&self, tick: u64) -> Option<(Membership, Arc<SnapshotBytes>)> {
+    pub(crate) fn take_snapshot_before(&self, tick: u64) -> Option<(Membership, Arc<SnapshotBytes>)> {
         let mut slot = self.slot();
         // A snapshot is only ever offered for the current membership, and dropped when it changes.
         let membership = slot.membership?;
@@ -274,13 +281,13 @@ impl Outbox {
     }
 
     /// Waits until a snapshot may be pending.
-    pub async fn snapshot_ready(&self) {
+    pub(crate) async fn snapshot_ready(&self) {
         self.snapshot_ready.notified().await;
     }
 
     /// Closes the connection with an error the writer sends just before the close frame. The first
     /// reason wins; later calls only make sure the connection is closing.
-    pub fn close(&self, code: ErrorCode, message: String) {
+    pub(crate) fn close(&self, code: ErrorCode, message: String) {
         {
             let mut reason = self.close_reason.lock().unwrap_or_else(|p| p.into_inner());
             if reason.is_none() && !self.is_closed() {
@@ -291,7 +298,7 @@ impl Outbox {
     }
 
     /// Closes the connection without an error message (the client went away).
-    pub fn close_quietly(&self) {
+    pub(crate) fn close_quietly(&self) {
         self.closed.store(true, Ordering::Release);
         for waker in &self.close_wakers {
             waker.wake();
@@ -299,17 +306,17 @@ impl Outbox {
     }
 
     /// The reason given to [`Outbox::close`], if any.
-    pub fn close_reason(&self) -> Option<(ErrorCode, String)> {
+    pub(crate) fn close_reason(&self) -> Option<(ErrorCode, String)> {
         self.close_reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Completes once the connection is closing. Each side (reader, writer) may have one waiting.
-    pub fn closed(&self, side: Side) -> Closed<'_> {
+    pub(crate) fn closed(&self, side: Side) -> Closed<'_> {
         Closed { outbox: self, side }
     }
 
     /// Whether the connection is closing.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 }
@@ -317,7 +324,7 @@ impl Outbox {
 impl OutboxReceiver {
     /// The next control message still meant for this connection, with the tick of the snapshot it
     /// precedes (for events); `None` once every sender is gone.
-    pub async fn recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
+    pub(crate) async fn recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
             let control = self.control.recv().await?;
             if outbox.delivers(control.membership) {
@@ -327,7 +334,7 @@ impl OutboxReceiver {
     }
 
     /// [`OutboxReceiver::recv`] for a message that is waiting now.
-    pub fn try_recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
+    pub(crate) fn try_recv(&mut self, outbox: &Outbox) -> Option<(Bytes, Option<u64>)> {
         loop {
             let control = self.control.try_recv().ok()?;
             if outbox.delivers(control.membership) {

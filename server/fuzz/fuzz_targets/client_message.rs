@@ -41,10 +41,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(format!("{msg:?}"), format!("{again:?}"));
     match msg {
         ClientMsg::Hello { name, .. } => {
-            let _ = arena_server::connection::validate_name(&name);
+            let _ = arena_server::validate_name(&name);
         }
         ClientMsg::JoinRoom { code } => {
-            let _ = arena_server::lobby::normalize_code(&code);
+            let _ = arena_server::ids::RoomCode::parse(&code);
         }
         ClientMsg::Input(input) => SIM.with(|cell| {
             let (sim, ship) = &mut *cell.borrow_mut();

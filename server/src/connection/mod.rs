@@ -13,9 +13,9 @@
 //! - [`session`]: the conversation (hello, rooms, inputs, pings, leaving, reconnecting).
 //! - [`writer`]: the outbox into the socket, in order, batched; the goodbye.
 
-pub mod reader;
-pub mod session;
-pub mod writer;
+pub(crate) mod reader;
+pub(crate) mod session;
+pub(crate) mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +34,10 @@ use session::Session;
 use writer::{WriterMetrics, write_loop};
 
 /// How long the writer may take to deliver a final error and close frame before the socket is dropped.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until either side closes it or the server shuts down.
-pub async fn serve(
+pub(crate) async fn serve(
     socket: WebSocket,
     ctx: Arc<ServerContext>,
     lobby: Arc<Lobby>,

@@ -20,7 +20,7 @@ use crate::outbox::{Outbox, Side};
 /// Why reading stopped. Each variant but [`ReadError::Closing`] and [`ReadError::Transport`] is the
 /// client's fault and ends the connection with an `error` naming it.
 #[derive(Debug, Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The connection is closing for a reason given elsewhere (its room, its writer).
     #[error("the connection is closing")]
     Closing,
@@ -55,7 +55,7 @@ pub enum ReadError {
 
 impl ReadError {
     /// The error code to close the connection with, if the client is to be told.
-    pub fn code(&self) -> Option<ErrorCode> {
+    pub(crate) fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Closing | Self::Transport => None,
             Self::ShuttingDown => Some(ErrorCode::ShuttingDown),
@@ -78,7 +78,7 @@ struct ReaderMetrics {
 }
 
 /// A connection's reader.
-pub struct Reader<S> {
+pub(crate) struct Reader<S> {
     stream: S,
     outbox: Arc<Outbox>,
     limits: Limits,
@@ -104,7 +104,7 @@ where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     /// A reader of `stream` under `limits`, stopping when `outbox` closes or `shutdown` is cancelled.
-    pub fn new(
+    pub(crate) fn new(
         stream: S,
         outbox: Arc<Outbox>,
         limits: Limits,
@@ -132,7 +132,7 @@ where
 
     /// The next message; `Ok(None)` when the client closed the connection cleanly. `hello_due` while
     /// the client has not said hello yet.
-    pub async fn recv(&mut self, hello_due: bool) -> Result<Option<ClientMsg>, ReadError> {
+    pub(crate) async fn recv(&mut self, hello_due: bool) -> Result<Option<ClientMsg>, ReadError> {
         loop {
             // The socket before the shutdown signal: a message ready to read is the common case, and
             // polling the shared shutdown token takes a lock. It is still polled whenever the socket has
@@ -190,7 +190,7 @@ where
     /// Reads and discards until the client closes or the socket fails: what to do while the writer says
     /// goodbye, because closing a socket with unread data makes the kernel send a reset, which can
     /// destroy the error and close frame still in flight.
-    pub async fn drain(&mut self) {
+    pub(crate) async fn drain(&mut self) {
         while let Some(Ok(_)) = self.stream.next().await {}
     }
 }

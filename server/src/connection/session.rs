@@ -42,7 +42,7 @@ enum Reserved {
 
 /// One client's conversation.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     ctx: Arc<ServerContext>,
     lobby: Arc<Lobby>,
     outbox: Arc<Outbox>,
@@ -52,17 +52,17 @@ pub struct Session {
 
 impl Session {
     /// A session that has heard nothing yet.
-    pub fn new(ctx: Arc<ServerContext>, lobby: Arc<Lobby>, outbox: Arc<Outbox>) -> Self {
+    pub(crate) fn new(ctx: Arc<ServerContext>, lobby: Arc<Lobby>, outbox: Arc<Outbox>) -> Self {
         Self { ctx, lobby, outbox, player: None, room: None }
     }
 
     /// Whether the client still owes its hello.
-    pub fn hello_due(&self) -> bool {
+    pub(crate) fn hello_due(&self) -> bool {
         self.player.is_none()
     }
 
     /// Acts on one message.
-    pub fn handle(&mut self, msg: ClientMsg) {
+    pub(crate) fn handle(&mut self, msg: ClientMsg) {
         if self.player.is_none() {
             return match msg {
                 ClientMsg::Hello { version, name, reconnect_token } => {
@@ -195,7 +195,7 @@ impl Session {
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
     /// period (if there is one).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let grace = self.ctx.config.reconnect_grace;
         if let (false, Some(player)) = (grace.is_zero(), &self.player)
             && let Some(room) = self.room.take()

@@ -11,22 +11,22 @@ use tokio::time::Instant;
 
 /// The most ticks a room runs back to back to catch up after a stall. More would make a long stall
 /// worse (a burst of work on a busy machine) and show players a fast-forward.
-pub const MAX_CATCH_UP_TICKS: u64 = 4;
+pub(crate) const MAX_CATCH_UP_TICKS: u64 = 4;
 
 /// What the room should do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TickPlan {
+pub(crate) struct TickPlan {
     /// Ticks to simulate now (0 when woken early).
-    pub run: u64,
+    pub(crate) run: u64,
     /// Ticks given up because the room fell too far behind.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
     /// How late the oldest due tick was.
-    pub behind: Duration,
+    pub(crate) behind: Duration,
 }
 
 /// An absolute-time tick schedule.
 #[derive(Debug, Clone)]
-pub struct TickClock {
+pub(crate) struct TickClock {
     start: Instant,
     interval: Duration,
     /// The index of the next tick to run.
@@ -35,12 +35,12 @@ pub struct TickClock {
 
 impl TickClock {
     /// A clock whose tick 0 is due at `start`.
-    pub fn new(start: Instant, interval: Duration) -> Self {
+    pub(crate) fn new(start: Instant, interval: Duration) -> Self {
         Self { start, interval, next: 0 }
     }
 
     /// When the next tick is due.
-    pub fn next_deadline(&self) -> Instant {
+    pub(crate) fn next_deadline(&self) -> Instant {
         self.due_at(self.next)
     }
 
@@ -50,7 +50,7 @@ impl TickClock {
     }
 
     /// Decides how many ticks to run at `now`, and advances the schedule past them.
-    pub fn plan(&mut self, now: Instant) -> TickPlan {
+    pub(crate) fn plan(&mut self, now: Instant) -> TickPlan {
         let first_due = self.due_at(self.next);
         if now < first_due {
             return TickPlan { run: 0, skipped: 0, behind: Duration::ZERO };

@@ -15,7 +15,7 @@
 //! simulation's.
 
 mod broadcast;
-pub mod clock;
+pub(crate) mod clock;
 mod seats;
 
 use std::sync::Arc;
@@ -33,15 +33,15 @@ use crate::sim::{InputOutcome, Simulation};
 use broadcast::Broadcast;
 use clock::TickClock;
 use seats::{Away, Gone, InputSink, Seats};
-pub use seats::{Departure, JoinRequest, SLOW_CLIENT_GRACE};
+pub(crate) use seats::{Departure, JoinRequest, SLOW_CLIENT_GRACE};
 
 /// Depth of a room's command channel (join requests). Joins are rare; a full channel means the room is
 /// stuck, and the join fails with `room_closed` rather than waiting.
-pub const ROOM_COMMAND_QUEUE: usize = 64;
+pub(crate) const ROOM_COMMAND_QUEUE: usize = 64;
 
 /// Depth of each player's input channel. One input per tick is normal; this absorbs a few ticks of
 /// network bunching. Inputs beyond it are dropped at the connection.
-pub const INPUT_QUEUE: usize = 32;
+pub(crate) const INPUT_QUEUE: usize = 32;
 
 /// How often a room with players away asks the lobby whose held seats ran out, in ticks: often enough
 /// that a `leave` follows the grace by a fraction of a second, rarely enough that the lobby's lock is
@@ -49,7 +49,7 @@ pub const INPUT_QUEUE: usize = 32;
 const HOLD_CHECK_TICKS: u64 = 15;
 
 /// What a room needs from whoever keeps the directory of rooms (the lobby), and nothing more.
-pub trait RoomDirectory: Send + Sync + std::fmt::Debug {
+pub(crate) trait RoomDirectory: Send + Sync + std::fmt::Debug {
     /// Removes the room if no seat in it is taken, reserved or held; whether it did (if not, a player
     /// is on the way in and the room stays open).
     fn close_if_empty(&self, code: RoomCode) -> bool;
@@ -61,25 +61,25 @@ pub trait RoomDirectory: Send + Sync + std::fmt::Debug {
 
 /// A request to a room.
 #[derive(Debug)]
-pub enum RoomCommand {
+pub(crate) enum RoomCommand {
     /// Seat a player (its seat is already reserved in the lobby).
     Join(JoinRequest),
 }
 
 /// What a room is, fixed at creation.
 #[derive(Debug, Clone)]
-pub struct RoomSpec {
+pub(crate) struct RoomSpec {
     /// The room's code.
-    pub code: RoomCode,
+    pub(crate) code: RoomCode,
     /// Listed publicly and filled by quick play.
-    pub public: bool,
+    pub(crate) public: bool,
     /// The simulation seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 /// A room and everything its task owns.
 #[derive(Debug)]
-pub struct Room {
+pub(crate) struct Room {
     spec: RoomSpec,
     ctx: Arc<ServerContext>,
     directory: Arc<dyn RoomDirectory>,
@@ -119,7 +119,7 @@ impl InputSink for SimInputs<'_> {
 impl Room {
     /// A room that takes its settings from the server's configuration and asks `directory` when it may
     /// close.
-    pub fn new(
+    pub(crate) fn new(
         spec: RoomSpec,
         ctx: Arc<ServerContext>,
         directory: Arc<dyn RoomDirectory>,
@@ -152,7 +152,7 @@ impl Room {
     }
 
     /// Runs the room until it closes (empty past its grace period) or `shutdown` is cancelled.
-    pub async fn run(mut self, shutdown: CancellationToken) {
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
         let config = &self.ctx.config;
         let grace = config.empty_room_grace;
         let mut clock = TickClock::new(Instant::now(), config.tick_interval());

@@ -18,12 +18,12 @@ use crate::ids::{Membership, PlayerId, RoomCode};
 use crate::outbox::{Offer, Outbox, SnapshotBytes};
 
 /// How long a player may go without taking a snapshot before the room disconnects it with `too_slow`.
-pub const SLOW_CLIENT_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SLOW_CLIENT_GRACE: Duration = Duration::from_secs(3);
 
 /// How a player's connection gave up its seat. The connection records it before it drops its input
 /// sender, so when the room sees the channel close it knows whether the seat is held for a reconnect.
 #[derive(Debug, Default)]
-pub struct Departure(AtomicU8);
+pub(crate) struct Departure(AtomicU8);
 
 impl Departure {
     const STAYING: u8 = 0;
@@ -31,17 +31,17 @@ impl Departure {
     const DROPPED: u8 = 2;
 
     /// A fresh record for a seated player.
-    pub fn staying() -> Arc<Self> {
+    pub(crate) fn staying() -> Arc<Self> {
         Arc::new(Self(AtomicU8::new(Self::STAYING)))
     }
 
     /// The player left on purpose (`leave`, or no reconnecting on this server).
-    pub fn left(&self) {
+    pub(crate) fn left(&self) {
         self.0.store(Self::LEFT, Ordering::Release);
     }
 
     /// The connection was lost; the lobby holds the seat for the reconnect grace period.
-    pub fn dropped(&self) {
+    pub(crate) fn dropped(&self) {
         self.0.store(Self::DROPPED, Ordering::Release);
     }
 
@@ -52,20 +52,20 @@ impl Departure {
 
 /// A player joining a room.
 #[derive(Debug)]
-pub struct JoinRequest {
+pub(crate) struct JoinRequest {
     /// The player's id.
-    pub player: PlayerId,
+    pub(crate) player: PlayerId,
     /// The player's display name.
-    pub name: String,
+    pub(crate) name: String,
     /// The membership the room's messages to this player are tagged with.
-    pub membership: Membership,
+    pub(crate) membership: Membership,
     /// The player's inputs. The connection drops the sender when the player leaves; the room notices
     /// and frees the ship.
-    pub inputs: mpsc::Receiver<Input>,
+    pub(crate) inputs: mpsc::Receiver<Input>,
     /// Where the room sends this player's messages.
-    pub outbox: Arc<Outbox>,
+    pub(crate) outbox: Arc<Outbox>,
     /// How the player leaves, once they do.
-    pub departure: Arc<Departure>,
+    pub(crate) departure: Arc<Departure>,
 }
 
 /// A seated player.
