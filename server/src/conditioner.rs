@@ -88,6 +88,11 @@ impl LinkConditioner {
 }
 
 impl LinkConditioner {
+    /// The longest one message may be held: what a goodbye must allow on top of its own time.
+    pub fn max_delay(&self) -> Duration {
+        self.latency + self.jitter
+    }
+
     /// A socket's halves as the user should see them: unchanged when the conditioner is off, else each
     /// direction through a delay line (with a task that feeds it from, or drains it into, the socket).
     pub fn condition<Si, St, T>(self, sink: Si, stream: St) -> (LinkSink<Si, T>, LinkStream<St>)
@@ -120,7 +125,7 @@ impl LinkConditioner {
             }
         });
         (
-            LinkSink::Delayed { line: PollSender::new(delayed_out), forward: forward_out },
+            LinkSink::Delayed { line: PollSender::new(delayed_out), forward: Some(forward_out) },
             LinkStream::Delayed { line: inbound, forward: forward_in },
         )
     }
@@ -136,8 +141,8 @@ pub enum LinkSink<Si, T: Send> {
     Delayed {
         /// The line's entry.
         line: PollSender<T>,
-        /// The task that drains the line into the socket.
-        forward: JoinHandle<()>,
+        /// The task that drains the line into the socket (`None` once it has finished).
+        forward: Option<JoinHandle<()>>,
     },
 }
 
@@ -196,7 +201,10 @@ where
             Self::Delayed { line, forward } => {
                 line.close();
                 // Done once the task has sent what the line held and closed the socket.
-                let _ = ready!(Pin::new(forward).poll(cx));
+                if let Some(task) = forward {
+                    let _ = ready!(Pin::new(task).poll(cx));
+                    *forward = None;
+                }
                 Poll::Ready(Ok(()))
             }
         }
@@ -210,6 +218,16 @@ impl<St: Stream + Unpin> Stream for LinkStream<St> {
         match self.get_mut() {
             Self::Direct(stream) => stream.poll_next_unpin(cx),
             Self::Delayed { line, .. } => line.poll_recv(cx),
+        }
+    }
+}
+
+impl<Si, T: Send> Drop for LinkSink<Si, T> {
+    /// A sink given up on before its line was sent (the goodbye timed out on a client that does not
+    /// read) stops its task, which would otherwise wait on the socket for good.
+    fn drop(&mut self) {
+        if let Self::Delayed { forward: Some(task), .. } = self {
+            task.abort();
         }
     }
 }

@@ -97,6 +97,7 @@ pub struct GameLoops {
 impl GameLoops {
     /// Starts `threads` game loops (at least one), each asking for `priority`.
     pub fn start(threads: usize, priority: GamePriority) -> std::io::Result<Self> {
+        let priority = realtime_leaves_a_core(threads, priority);
         let mut handles = Vec::new();
         let mut stops = Vec::new();
         for i in 0..threads.max(1) {
@@ -123,6 +124,22 @@ impl GameLoops {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
         &self.handles[i]
     }
+}
+
+/// Real time only while the game loop threads leave a core for everything else: a real-time thread
+/// whose ticks cost more than their interval (an overloaded server) never sleeps, and the connections
+/// must still be served. With as many game loop threads as cores, they get [`GamePriority::Nice`].
+fn realtime_leaves_a_core(threads: usize, priority: GamePriority) -> GamePriority {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if priority == GamePriority::Realtime && threads >= cores {
+        tracing::info!(
+            threads,
+            cores,
+            "game loop threads at nice priority, not real time: no core would be left"
+        );
+        return GamePriority::Nice;
+    }
+    priority
 }
 
 /// Says once what the game loop threads got, and what it means when it is less than asked for.
@@ -176,18 +193,19 @@ mod tests {
     #[tokio::test]
     async fn game_loop_threads_get_the_priority_asked_for_where_allowed() {
         use thread_priority::{RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy};
-        // Whether this process may raise a thread at all: try on a thread of the test's own.
-        let allowed = std::thread::spawn(|| {
+        // What this process may do, tried on threads of the test's own.
+        let nice_allowed = std::thread::spawn(|| {
             rustix::process::setpriority_process(Some(rustix::thread::gettid()), GAME_LOOP_NICE).is_ok()
         })
         .join()
         .expect("probe thread");
+        let realtime_allowed =
+            std::thread::spawn(|| raise_priority(GamePriority::Realtime) == Granted::Realtime)
+                .join()
+                .expect("probe thread");
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let normal = rustix::process::getpriority_process(None).expect("getpriority");
-        for (priority, policy, nice) in [
-            (GamePriority::Realtime, Some(RealtimeThreadSchedulePolicy::RoundRobin), None),
-            (GamePriority::Nice, None, Some(GAME_LOOP_NICE)),
-            (GamePriority::Normal, None, Some(normal)),
-        ] {
+        for priority in [GamePriority::Realtime, GamePriority::Nice, GamePriority::Normal] {
             let loops = GameLoops::start(1, priority).expect("threads");
             let (got_policy, got_nice) = loops
                 .next()
@@ -197,13 +215,13 @@ mod tests {
                 })
                 .await
                 .expect("task");
-            match (allowed, policy, nice) {
-                (true, Some(rt), _) => {
-                    assert_eq!(got_policy, ThreadSchedulePolicy::Realtime(rt), "{priority:?}")
-                }
-                (true, None, Some(nice)) => assert_eq!(got_nice, nice, "{priority:?}"),
-                // Not allowed: every choice leaves the thread as any other.
-                _ => assert_eq!(got_nice, normal, "{priority:?}"),
+            let want_realtime = priority == GamePriority::Realtime && realtime_allowed && cores > 1;
+            let want_nice = !want_realtime && priority != GamePriority::Normal && nice_allowed;
+            let got_realtime =
+                got_policy == ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::RoundRobin);
+            assert_eq!(got_realtime, want_realtime, "{priority:?}: {got_policy:?}");
+            if !want_realtime {
+                assert_eq!(got_nice, if want_nice { GAME_LOOP_NICE } else { normal }, "{priority:?}");
             }
         }
     }

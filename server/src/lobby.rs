@@ -133,7 +133,20 @@ impl Lobby {
     /// Keeps a disconnected player's seat for them, under their reconnect token, until `seat.until`.
     /// Their room keeps their score until [`RoomDirectory::take_expired_holds`] says the time is up.
     pub(crate) fn hold(&self, token: ReconnectToken, seat: HeldSeat) {
-        self.lock().held.insert(token, seat);
+        let mut state = self.lock();
+        // A room that stopped on its own (a panic) has gone with its seats: nothing to hold.
+        if !state.rooms.contains_key(&seat.code) {
+            return;
+        }
+        let (player, code) = (seat.player, seat.code);
+        if let Some(previous) = state.held.insert(token, seat) {
+            // One token, one held seat: a second would leave the first uncollectable. No path does
+            // this; if one ever does, the first seat is freed rather than leaked.
+            tracing::error!(%player, room = %code, old_room = %previous.code, "a token held two seats");
+            if let Some(room) = state.rooms.get_mut(&previous.code) {
+                room.players = room.players.saturating_sub(1);
+            }
+        }
     }
 
     /// Takes back a held seat whose time is not up. The seat stays reserved: send the room a join
@@ -407,6 +420,17 @@ mod tests {
         let mut expired = Vec::new();
         lobby.take_expired_holds(seat.code, Instant::now(), &mut expired);
         assert_eq!(expired.len(), 1, "the room still learns it is gone");
+    }
+
+    #[tokio::test]
+    async fn a_seat_in_a_room_that_is_gone_is_not_held() {
+        let lobby = lobby(2, 10);
+        let seat = lobby.create_private().expect("seat");
+        lobby.remove(seat.code);
+        let token = ReconnectToken::random();
+        lobby.hold(token, held(1, seat.code, Instant::now() + Duration::from_secs(30)));
+        assert!(lobby.reclaim(token).is_none());
+        assert!(lobby.lock().held.is_empty(), "nothing would ever collect it");
     }
 
     #[tokio::test]

@@ -47,11 +47,12 @@ async fn rooms_are_isolated() {
     let (mut a, wa, ra) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
     let (mut b, wb, rb) = Client::join(&srv.ws_url(), "b", &ClientMsg::CreateRoom).await.expect("b");
     assert_ne!(ra.room, rb.room);
-    for (_, snap) in snapshots_for(&mut a, Duration::from_millis(500)).await {
-        assert_eq!(ship_ids(&snap), [wa.player_id]);
-    }
-    for (_, snap) in snapshots_for(&mut b, Duration::from_millis(500)).await {
-        assert_eq!(ship_ids(&snap), [wb.player_id]);
+    for (client, me) in [(&mut a, wa.player_id), (&mut b, wb.player_id)] {
+        let snaps = snapshots_for(client, Duration::from_millis(500)).await;
+        assert!(snaps.len() >= 10, "only {} snapshots in 0.5 s", snaps.len());
+        for (_, snap) in snaps {
+            assert_eq!(ship_ids(&snap), [me]);
+        }
     }
 }
 
@@ -278,16 +279,25 @@ async fn a_dropped_player_reconnects_to_the_same_seat() {
 
 #[tokio::test]
 async fn a_held_seat_is_freed_when_the_grace_runs_out() {
-    let srv = server(&["--reconnect-grace", "500ms"]);
+    let srv = server(&["--reconnect-grace", "500ms", "--room-capacity", "2"]);
     let (a, wa, room) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("a");
-    let (mut b, _, _) =
-        Client::join(&srv.ws_url(), "b", &ClientMsg::JoinRoom { code: room.room.clone() }).await.expect("b");
+    let join = ClientMsg::JoinRoom { code: room.room.clone() };
+    let (mut b, _, _) = Client::join(&srv.ws_url(), "b", &join).await.expect("b");
     drop(a);
+    // While held, the seat is taken.
+    match Client::join(&srv.ws_url(), "c", &join).await {
+        Err(ClientError::Server { code: ErrorCode::RoomFull, .. }) => {}
+        other => panic!("the held seat should still count: {other:?}"),
+    }
     let leave = wait_for_event(&mut b, |e| matches!(e, GameEvent::Leave { .. })).await;
     assert_eq!(leave, GameEvent::Leave { id: wa.player_id });
     let mut late = Client::connect(&srv.ws_url()).await.expect("connect");
     let welcome = late.hello_with_token("a", Some(wa.reconnect_token.clone())).await.expect("hello");
     assert!(!welcome.resumed, "too late to resume");
+    // And the seat is free again.
+    let joined = late.enter(&join).await.expect("the freed seat can be taken");
+    assert_eq!(joined.players.len(), 2, "{:?}", joined.players);
+    assert!(joined.players.iter().all(|p| !p.away && p.id != wa.player_id), "{:?}", joined.players);
 }
 
 #[tokio::test]

@@ -33,7 +33,8 @@ use reader::Reader;
 use session::Session;
 use writer::{WriterMetrics, write_loop};
 
-/// How long the writer may take to deliver a final error and close frame before the socket is dropped.
+/// How long the writer may take to deliver a final error and close frame before the socket is dropped
+/// (plus the link conditioner's delay, when it is on).
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until either side closes it or the server shuts down.
@@ -51,12 +52,15 @@ pub(crate) async fn serve(
     // With the link conditioner on, both halves go through its delay lines; the rest is the same.
     let (sink, stream) = ctx.config.link.condition(sink, stream);
     let ping_every = ctx.config.limits.idle_timeout / 3;
+    // A conditioned link holds the goodbye in its delay line too.
+    let close_timeout = CLOSE_TIMEOUT + ctx.config.link.max_delay();
     let writer = tokio::spawn(write_loop(
         sink,
         outbox_rx,
         Arc::clone(&outbox),
         WriterMetrics::new(&metrics),
         ping_every,
+        close_timeout,
     ));
     let mut reader = Reader::new(stream, Arc::clone(&outbox), ctx.config.limits.clone(), &metrics, shutdown);
     let mut session = Session::new(ctx, lobby, Arc::clone(&outbox));
@@ -83,6 +87,6 @@ pub(crate) async fn serve(
             debug!(%err, "writer task failed");
         }
     };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+    let _ = tokio::time::timeout(close_timeout, goodbye).await;
     metrics.connections.decrement(1.0);
 }

@@ -228,6 +228,14 @@ mod tests {
         idle: Duration,
         hello: Duration,
     ) -> (TestReader, mpsc::Sender<Frame>, Arc<Outbox>, CancellationToken) {
+        test_reader_with(idle, hello, &Metrics::new())
+    }
+
+    fn test_reader_with(
+        idle: Duration,
+        hello: Duration,
+        metrics: &Metrics,
+    ) -> (TestReader, mpsc::Sender<Frame>, Arc<Outbox>, CancellationToken) {
         let (tx, mut rx) = mpsc::channel::<Frame>(64);
         let frames: std::pin::Pin<Box<dyn Stream<Item = Frame> + Send>> =
             Box::pin(stream::poll_fn(move |cx| rx.poll_recv(cx)));
@@ -237,8 +245,7 @@ mod tests {
         let (outbox, _rx) = Outbox::new();
         let outbox = Arc::new(outbox);
         let shutdown = CancellationToken::new();
-        let metrics = Metrics::new();
-        (Reader::new(frames, Arc::clone(&outbox), limits, &metrics, shutdown.clone()), tx, outbox, shutdown)
+        (Reader::new(frames, Arc::clone(&outbox), limits, metrics, shutdown.clone()), tx, outbox, shutdown)
     }
 
     fn hello() -> Frame {
@@ -294,7 +301,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_flood_is_dropped_then_ends_the_connection() {
-        let (mut reader, tx, _outbox, _stop) = test_reader(Duration::from_secs(30), Duration::from_secs(5));
+        let metrics = Metrics::new();
+        let (mut reader, tx, _outbox, _stop) =
+            test_reader_with(Duration::from_secs(30), Duration::from_secs(5), &metrics);
         let rate = Config::for_tests().limits.message_rate;
         // Far over the rate, every millisecond, until the reader gives up.
         let flood = tokio::spawn(async move {
@@ -307,5 +316,12 @@ mod tests {
         assert!(matches!(err, ReadError::Flooding { rate: r } if r == rate), "{err}");
         assert!(start.elapsed() >= FLOOD_GRACE, "dropped for {:?} first", start.elapsed());
         flood.abort();
+        let dropped = metrics.render();
+        let dropped: f64 = dropped
+            .lines()
+            .find_map(|l| l.strip_prefix("arena_messages_dropped_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("arena_messages_dropped_total");
+        assert!(dropped > 0.0, "the excess was dropped before the connection was ended");
     }
 }

@@ -33,11 +33,12 @@ struct InRoom {
     departure: Arc<Departure>,
 }
 
-/// A seat on its way to a room: a new one, or a held one taken back (which goes back to being held if
-/// the room cannot be reached, so the room's record of the player is not orphaned).
+/// A seat on its way to a room: a new one (given back if the room cannot take the request), or a held
+/// one taken back, with its place in the room's queue already secured (so a `welcome` that says
+/// `resumed` is never followed by a failed join).
 enum Reserved {
     Fresh(Seat),
-    Reclaimed(Seat, ReconnectToken, HeldSeat),
+    Reclaimed(RoomCode, mpsc::OwnedPermit<RoomCommand>),
 }
 
 /// One client's conversation.
@@ -125,12 +126,21 @@ impl Session {
             Ok(name) => name,
             Err(problem) => return self.outbox.close(ErrorCode::BadName, problem),
         };
-        // A valid token takes back its held seat: same id, same name, same room, score kept.
-        let reclaimed = reconnect_token
-            .and_then(ReconnectToken::parse)
-            .and_then(|token| self.lobby.reclaim(token).map(|held| (token, held)));
+        // A valid token takes back its held seat: same id, same name, same room, score kept. The room
+        // must be able to take the join now; if its queue is full, the seat goes back to being held
+        // (its time running on) and the player starts afresh.
+        let reclaimed = reconnect_token.and_then(ReconnectToken::parse).and_then(|token| {
+            let (held, room) = self.lobby.reclaim(token)?;
+            match room.try_reserve_owned() {
+                Ok(permit) => Some((token, held, permit)),
+                Err(_) => {
+                    self.lobby.hold(token, held);
+                    None
+                }
+            }
+        });
         let (id, name, token) = match &reclaimed {
-            Some((token, (held, _))) => (held.player, held.name.clone(), *token),
+            Some((token, held, _)) => (held.player, held.name.clone(), *token),
             None => (self.ctx.next_player_id(), name, ReconnectToken::random()),
         };
         let config = &self.ctx.config;
@@ -147,8 +157,8 @@ impl Session {
         info!(player = %id, name = %name, resumed = reclaimed.is_some(), "player connected");
         self.player = Some(Player { id, name, token });
         let _ = self.outbox.send(&ServerMsg::Welcome(welcome));
-        if let Some((token, (held, room))) = reclaimed {
-            self.enter(Reserved::Reclaimed(Seat { code: held.code, room }, token, held));
+        if let Some((_, held, permit)) = reclaimed {
+            self.enter(Reserved::Reclaimed(held.code, permit));
         }
     }
 
@@ -166,8 +176,9 @@ impl Session {
     /// Hands the room a join request for a reserved seat.
     fn enter(&mut self, reserved: Reserved) {
         let Some(player) = &self.player else { return };
-        let seat = match &reserved {
-            Reserved::Fresh(seat) | Reserved::Reclaimed(seat, ..) => seat.clone(),
+        let code = match &reserved {
+            Reserved::Fresh(seat) => seat.code,
+            Reserved::Reclaimed(code, _) => *code,
         };
         let membership = self.ctx.next_membership();
         self.outbox.set_membership(membership);
@@ -181,16 +192,20 @@ impl Session {
             outbox: Arc::clone(&self.outbox),
             departure: Arc::clone(&departure),
         };
-        if seat.room.try_send(RoomCommand::Join(request)).is_err() {
-            match reserved {
-                Reserved::Fresh(_) => self.lobby.release(seat.code),
-                Reserved::Reclaimed(_, token, held) => self.lobby.hold(token, held),
+        let delivered = match reserved {
+            Reserved::Fresh(seat) => seat.room.try_send(RoomCommand::Join(request)).is_ok(),
+            Reserved::Reclaimed(_, permit) => {
+                permit.send(RoomCommand::Join(request));
+                true
             }
+        };
+        if !delivered {
+            self.lobby.release(code);
             self.outbox.clear_membership();
-            let message = format!("room {} is not accepting players right now", seat.code);
+            let message = format!("room {code} is not accepting players right now");
             return self.error(ErrorCode::RoomClosed, message);
         }
-        self.room = Some(InRoom { code: seat.code, inputs: tx, departure });
+        self.room = Some(InRoom { code, inputs: tx, departure });
     }
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace

@@ -16,7 +16,6 @@ use bytes::Bytes;
 use futures_util::{Sink, SinkExt};
 use tokio::time::Instant;
 
-use super::CLOSE_TIMEOUT;
 use crate::ids::Membership;
 use crate::outbox::{Outbox, OutboxReceiver, Side, SnapshotBytes};
 
@@ -54,13 +53,14 @@ impl WriterMetrics {
 }
 
 /// Drains the outbox into `sink` until the connection closes, then says goodbye: the close reason (if
-/// any) as an `error`, then a close frame naming it, bounded by [`CLOSE_TIMEOUT`].
+/// any) as an `error`, then a close frame naming it, bounded by `close_timeout`.
 pub(crate) async fn write_loop<S>(
     mut sink: S,
     mut control: OutboxReceiver,
     outbox: Arc<Outbox>,
     metrics: WriterMetrics,
     ping_every: Duration,
+    close_timeout: Duration,
 ) where
     S: Sink<Message> + Unpin,
 {
@@ -178,7 +178,7 @@ pub(crate) async fn write_loop<S>(
         }
     }
     // Closing: tell the client why, bounded in time so a client that does not read cannot hold us.
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+    let _ = tokio::time::timeout(close_timeout, async {
         // The client cannot hear anything after a close frame, so nothing queued is sent now.
         let frame = match outbox.close_reason() {
             Some((code, message)) => {
@@ -251,6 +251,7 @@ mod tests {
             Arc::clone(&outbox),
             WriterMetrics::new(&metrics),
             Duration::from_secs(600),
+            super::super::CLOSE_TIMEOUT,
         ));
         let snapshot = |tick: u64| {
             Arc::new(SnapshotBytes {

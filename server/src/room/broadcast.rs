@@ -57,6 +57,7 @@ impl Broadcast {
         tick_rate: u16,
     ) -> Option<Arc<SnapshotBytes>> {
         sim.write_snapshot(&mut self.snapshot);
+        sim.throttle_scores(&mut self.snapshot);
         sort_by_id(&mut self.snapshot);
         self.frame.keyframe(&self.snapshot);
         let keyframe = self.encode_frame(code);

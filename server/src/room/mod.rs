@@ -19,6 +19,7 @@ pub(crate) mod clock;
 mod seats;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arena_protocol::{Input, Joined, MapInfo, ServerMsg};
 use bevy_ecs::entity::Entity;
@@ -43,10 +44,9 @@ pub(crate) const ROOM_COMMAND_QUEUE: usize = 64;
 /// network bunching. Inputs beyond it are dropped at the connection.
 pub(crate) const INPUT_QUEUE: usize = 32;
 
-/// How often a room with players away asks the lobby whose held seats ran out, in ticks: often enough
-/// that a `leave` follows the grace by a fraction of a second, rarely enough that the lobby's lock is
-/// not taken every tick.
-const HOLD_CHECK_TICKS: u64 = 15;
+/// How long after asking about a held seat that had not run out (it was being taken back) a room asks
+/// again: the join is on its way, or the seat is held anew and its time is running.
+const HOLD_RECHECK: Duration = Duration::from_secs(1);
 
 /// What a room needs from whoever keeps the directory of rooms (the lobby), and nothing more.
 pub(crate) trait RoomDirectory: Send + Sync + std::fmt::Debug {
@@ -212,7 +212,9 @@ impl Room {
         // taking the new one.
         self.collect_inputs();
         self.admit_players();
-        if !self.seats.away.is_empty() && self.sim.tick().is_multiple_of(HOLD_CHECK_TICKS) {
+        // The lobby decides when a held seat runs out; the room asks once its own count of the grace
+        // (from when it saw the drop, so never earlier than the lobby's) is up.
+        if self.seats.away.iter().any(|a| a.ask_at <= now) {
             self.expire_holds(now);
         }
         self.sim.step();
@@ -262,7 +264,8 @@ impl Room {
                 Gone::Dropped(seat) => {
                     info!(room = %self.spec.code, player = %seat.player, "player disconnected; seat held");
                     let last_seq = self.sim.despawn_ship(seat.entity);
-                    self.seats.away.push(Away { player: seat.player, name: seat.name, last_seq });
+                    let ask_at = Instant::now() + self.ctx.config.reconnect_grace;
+                    self.seats.away.push(Away { player: seat.player, name: seat.name, last_seq, ask_at });
                 }
                 Gone::Left(seat) => {
                     info!(room = %self.spec.code, player = %seat.player, "player left");
@@ -281,6 +284,11 @@ impl Room {
             if let Some(away) = self.seats.take_away(player) {
                 info!(room = %self.spec.code, player = %away.player, name = %away.name, "reconnect grace ran out");
                 self.sim.leave(away.player.get());
+            }
+        }
+        for away in &mut self.seats.away {
+            if away.ask_at <= now {
+                away.ask_at = now + HOLD_RECHECK;
             }
         }
     }

@@ -109,6 +109,8 @@ pub(crate) struct Away {
     pub(crate) name: String,
     /// The last input their ship applied: the resumed ship continues after it.
     pub(crate) last_seq: u32,
+    /// When to ask the lobby whether their held seat ran out.
+    pub(crate) ask_at: tokio::time::Instant,
 }
 
 /// What the room learned of a seat whose input channel closed.
@@ -255,5 +257,85 @@ impl Seats {
     pub(crate) fn send_to(seat: &Seat, msg: &arena_protocol::ServerMsg) {
         // A failure means the connection is closing; the seat goes at the next tick.
         let _ = seat.outbox.send_for(seat.membership, msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Membership, PlayerId};
+
+    /// A seat with its own outbox (the connection's end of it is dropped: nobody takes snapshots).
+    fn seat(seats: &mut Seats, player: u32) -> (Arc<Outbox>, mpsc::Sender<Input>) {
+        let (outbox, _rx) = Outbox::new();
+        let outbox = Arc::new(outbox);
+        let membership = Membership::new(u64::from(player)).expect("id");
+        outbox.set_membership(membership);
+        let (tx, inputs) = mpsc::channel(4);
+        let req = JoinRequest {
+            player: PlayerId::new(player).expect("id"),
+            name: format!("p{player}"),
+            membership,
+            inputs,
+            outbox: Arc::clone(&outbox),
+            departure: Departure::staying(),
+        };
+        seats.seat(req, Entity::PLACEHOLDER);
+        (outbox, tx)
+    }
+
+    fn snapshot(tick: u64) -> Arc<SnapshotBytes> {
+        Arc::new(SnapshotBytes::keyframe(tick, Bytes::from_static(b"snapshot")))
+    }
+
+    fn code() -> RoomCode {
+        RoomCode::parse("ABCDE").expect("code")
+    }
+
+    #[test]
+    fn a_player_who_takes_no_snapshot_for_the_grace_is_closed_as_too_slow() {
+        let mut seats = Seats::new(metrics::Gauge::noop());
+        let (slow, _) = seat(&mut seats, 1);
+        let (reading, _) = seat(&mut seats, 2);
+        let limit = 5;
+        for tick in 1..=u64::from(limit) {
+            let replaced = seats.deliver(code(), tick, None, Some(&snapshot(tick)), limit);
+            // The reader takes each one; the slow one's slot is replaced from the second on.
+            assert!(reading.take_snapshot().is_some());
+            assert_eq!(replaced, u64::from(tick > 1), "tick {tick}");
+            assert!(!slow.is_closed(), "not yet at tick {tick}");
+        }
+        seats.deliver(code(), 6, None, Some(&snapshot(6)), limit);
+        assert_eq!(slow.close_reason().map(|r| r.0), Some(ErrorCode::TooSlow));
+        assert!(!reading.is_closed(), "the reading player is not touched");
+    }
+
+    #[test]
+    fn closed_input_channels_say_how_the_player_went() {
+        struct Count(u32);
+        impl InputSink for Count {
+            fn push(&mut self, _: Entity, _: Input) -> bool {
+                self.0 += 1;
+                self.0 <= 1
+            }
+        }
+        let mut seats = Seats::new(metrics::Gauge::noop());
+        let (_a, a_inputs) = seat(&mut seats, 1);
+        let (_b, b_inputs) = seat(&mut seats, 2);
+        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+        a_inputs.try_send(input).expect("room");
+        a_inputs.try_send(Input { seq: 2, ..input }).expect("room");
+        seats.seated[1].departure.dropped();
+        drop(b_inputs);
+        let mut gone = Vec::new();
+        let mut sink = Count(0);
+        assert_eq!(seats.drain_inputs(&mut sink, &mut gone), 1, "the second input was not queued");
+        assert_eq!(sink.0, 2);
+        assert!(matches!(gone.as_slice(), [Gone::Dropped(s)] if s.player.get() == 2), "{gone:?}");
+        assert_eq!(seats.seated.len(), 1);
+        drop(a_inputs);
+        seats.drain_inputs(&mut sink, &mut gone);
+        assert!(matches!(gone.as_slice(), [Gone::Left(s)] if s.player.get() == 1), "{gone:?}");
+        assert!(seats.seated.is_empty());
     }
 }

@@ -235,14 +235,19 @@ impl Simulation {
         snapshot
             .scores
             .extend(self.world.resource::<Scores>().0.iter().map(|(id, s)| [*id, s.kills, s.deaths]));
-        // Scores only when they changed, and once a second.
+    }
+
+    /// Leaves the scores out of a snapshot about to be sent when they have not changed since the last
+    /// one sent and that was less than a second ago (so a steady fight's snapshots stay small and a
+    /// client that missed one catches up within a second), and remembers what went out.
+    pub fn throttle_scores(&mut self, snapshot: &mut Snapshot) {
         let tick_rate = self.world.resource::<TickRate>().0;
         let mut sent = self.world.resource_mut::<ScoresSent>();
-        if snapshot.scores == sent.rows && now < sent.at_tick + tick_rate {
+        if snapshot.scores == sent.rows && snapshot.tick < sent.at_tick + tick_rate {
             snapshot.scores.clear();
         } else {
             sent.rows.clone_from(&snapshot.scores);
-            sent.at_tick = now;
+            sent.at_tick = snapshot.tick;
         }
     }
 
