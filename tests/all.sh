@@ -45,7 +45,8 @@ step "web client: unit tests and golden vectors (node --test)"
 npm --prefix web test
 
 step "browser end-to-end tests (playwright-core + Debian chromium, release server)"
-ARENA_SERVER_BIN="$PWD/target/release/arena-server" npm --prefix web run test:browser
+ARENA_SERVER_BIN="$PWD/target/release/arena-server" ARENA_BOTS_BIN="$PWD/target/release/arena-bots" \
+  npm --prefix web run test:browser
 
 step "benchmark smoke: 8 rooms x 16 fighting bots for 10 s on a release build (fails on any bot error or skipped tick)"
 ./target/release/arena-bench --preset smoke

@@ -23,8 +23,9 @@ after(async () => {
 });
 
 test("a browser player joins a room of fighting bots", async () => {
-  const botsBin = process.env.ARENA_BOTS_BIN ?? join(repo, "target", "debug", "arena-bots");
-  assert.ok(existsSync(botsBin), `${botsBin} not found: run \`cargo build --workspace --bins\` first`);
+  // The release build, like the server beside it (tests/all.sh builds both before the browser tests).
+  const botsBin = process.env.ARENA_BOTS_BIN ?? join(repo, "target", "release", "arena-bots");
+  assert.ok(existsSync(botsBin), `${botsBin} not found: run \`cargo build --release -p arena-tests --bins\` first`);
   const wsUrl = `${server.url.replace("http", "ws")}/ws`;
   bots = spawn(botsBin, ["--url", wsUrl, "--count", "7", "--duration", "30s", "--behavior", "fight"], {
     stdio: "ignore",
