@@ -48,6 +48,12 @@ impl Broadcast {
         }
     }
 
+    /// Drops the events since the last snapshot (no one is seated to get them).
+    pub(crate) fn discard_events(&mut self, sim: &mut Simulation) {
+        sim.take_events(&mut self.events);
+        self.events.clear();
+    }
+
     /// The room's state now as a keyframe, and as a delta against the last snapshot when there was one.
     /// `None` only if encoding failed (a bug, logged).
     pub(crate) fn snapshot(

@@ -297,10 +297,12 @@ impl Room {
     /// (latest wins).
     fn broadcast(&mut self) {
         let code = self.spec.code;
-        let events = self.broadcast.events(code, &mut self.sim);
         if self.seats.seated.is_empty() {
+            // Nobody to tell: the events go unencoded (as the snapshot does).
+            self.broadcast.discard_events(&mut self.sim);
             return;
         }
+        let events = self.broadcast.events(code, &mut self.sim);
         let tick_rate = self.ctx.config.tick_rate;
         let snapshot = self.broadcast.snapshot(code, &mut self.sim, tick_rate);
         let snapshot_rate = f64::from(self.ctx.config.snapshot_rate);
