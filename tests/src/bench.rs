@@ -40,6 +40,128 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The system calls and context switches of a process over a window: from `perf stat` when it works on
+/// this machine (every system call, every thread), else from `/proc` (`/proc/PID/io` counts only the
+/// read- and write-type calls; context switches are summed over `/proc/PID/task/*/status`).
+#[derive(Debug)]
+pub enum KernelCounter {
+    /// A running `perf stat -p PID`, stopped with SIGINT at the end of the window.
+    Perf(tokio::process::Child),
+    /// The `/proc` counts at the start of the window.
+    Proc {
+        /// The process.
+        pid: u32,
+        /// Read and write calls so far.
+        syscalls: u64,
+        /// Context switches so far.
+        switches: u64,
+    },
+}
+
+/// What [`KernelCounter::finish`] counted.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct KernelCounts {
+    /// System calls in the window.
+    pub syscalls: u64,
+    /// Context switches in the window.
+    pub context_switches: u64,
+    /// `"perf"` (every system call) or `"proc"` (read and write calls only).
+    pub source: &'static str,
+}
+
+impl KernelCounter {
+    /// Starts counting for `pid`.
+    pub async fn start(pid: u32) -> Self {
+        let perf = tokio::process::Command::new("perf")
+            .args([
+                "stat",
+                "-x",
+                ",",
+                "-e",
+                "raw_syscalls:sys_enter,context-switches",
+                "-p",
+                &pid.to_string(),
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn();
+        if let Ok(child) = perf {
+            // perf exits at once when it cannot attach (not permitted, no tracepoints).
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let mut child = child;
+            if matches!(child.try_wait(), Ok(None)) {
+                return Self::Perf(child);
+            }
+        }
+        let (syscalls, switches) = proc_kernel_counts(pid);
+        Self::Proc { pid, syscalls, switches }
+    }
+
+    /// Stops counting and returns the counts.
+    pub async fn finish(self) -> KernelCounts {
+        match self {
+            Self::Perf(child) => {
+                if let Some(id) = child.id() {
+                    let _ =
+                        tokio::process::Command::new("kill").args(["-INT", &id.to_string()]).status().await;
+                }
+                let out =
+                    child.wait_with_output().await.map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
+                let text = out.unwrap_or_default();
+                let count = |event: &str| {
+                    text.lines()
+                        .find(|l| l.contains(event))
+                        .and_then(|l| l.split(',').next())
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                KernelCounts {
+                    syscalls: count("raw_syscalls:sys_enter"),
+                    context_switches: count("context-switches"),
+                    source: "perf",
+                }
+            }
+            Self::Proc { pid, syscalls, switches } => {
+                let (s1, c1) = proc_kernel_counts(pid);
+                KernelCounts {
+                    syscalls: s1.saturating_sub(syscalls),
+                    context_switches: c1.saturating_sub(switches),
+                    source: "proc",
+                }
+            }
+        }
+    }
+}
+
+/// Read and write system calls (`/proc/PID/io`) and context switches (summed over the threads).
+fn proc_kernel_counts(pid: u32) -> (u64, u64) {
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim_start_matches(':').trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+    let syscalls = field(&io, "syscr") + field(&io, "syscw");
+    let switches = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|task| {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            field(&status, "voluntary_ctxt_switches") + field(&status, "nonvoluntary_ctxt_switches")
+        })
+        .sum();
+    (syscalls, switches)
+}
+
+/// CPU time (user + system) of this process, seconds.
+pub fn own_cpu_seconds() -> Option<f64> {
+    cpu_seconds(std::process::id())
+}
+
 /// The server's metrics, as name → value (labels kept in the name, e.g. `x{quantile="0.99"}`).
 #[derive(Debug, Clone, Default)]
 pub struct Scrape(pub Vec<(String, f64)>);
@@ -109,6 +231,32 @@ pub struct BenchResult {
     pub rss_per_player_kib: f64,
     /// Bots that failed (could not join, got an error, lost the connection).
     pub bot_errors: usize,
+    /// The machine and the pinning (CPU model, cores, which cores the server and the bots had).
+    pub machine: String,
+    /// Inputs the server applied per player per second (its `arena_inputs_applied_total`): the work it
+    /// really did. One per tick per player when the bots keep up.
+    pub inputs_applied_per_player_s: f64,
+    /// WebSocket messages per player per second, as the server counted them.
+    pub messages_per_player_s: DownUp,
+    /// The server's system calls and context switches per WebSocket message (in and out together).
+    pub server_kernel_per_message: KernelPerMessage,
+    /// Server CPU per player-second, milliseconds.
+    pub server_ms_per_player_s: f64,
+    /// The bots' CPU (this process), cores.
+    pub bot_cpu_cores: f64,
+    /// The bots' CPU per bot-second, milliseconds.
+    pub bot_ms_per_bot_s: f64,
+}
+
+/// System calls and context switches per message, and where the counts came from.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct KernelPerMessage {
+    /// System calls per message.
+    pub syscalls: f64,
+    /// Context switches per message.
+    pub context_switches: f64,
+    /// `"perf"` (every system call) or `"proc"` (read and write calls only).
+    pub source: &'static str,
 }
 
 /// Tick duration quantiles, milliseconds.
@@ -213,7 +361,38 @@ impl BenchResult {
                     self.bytes_per_player_per_s.down, self.bytes_per_player_per_s.up
                 ),
             ),
-            ("server CPU", format!("{:.2} cores", self.server_cpu_cores)),
+            (
+                "inputs applied per player per second",
+                format!("{:.1} (of {} ticks)", self.inputs_applied_per_player_s, self.tick_rate),
+            ),
+            (
+                "messages per player per second",
+                format!(
+                    "{:.1} down / {:.1} up",
+                    self.messages_per_player_s.down, self.messages_per_player_s.up
+                ),
+            ),
+            (
+                "server syscalls / context switches per msg",
+                format!(
+                    "{:.2} / {:.3} ({})",
+                    self.server_kernel_per_message.syscalls,
+                    self.server_kernel_per_message.context_switches,
+                    if self.server_kernel_per_message.source == "perf" {
+                        "perf stat"
+                    } else {
+                        "/proc: reads and writes only"
+                    }
+                ),
+            ),
+            (
+                "server CPU / per player-second",
+                format!("{:.3} cores / {:.3} ms", self.server_cpu_cores, self.server_ms_per_player_s),
+            ),
+            (
+                "bot CPU / per bot-second",
+                format!("{:.3} cores / {:.3} ms", self.bot_cpu_cores, self.bot_ms_per_bot_s),
+            ),
             (
                 "server RSS (idle) / per player",
                 format!(
@@ -224,7 +403,7 @@ impl BenchResult {
             ("bot errors", self.bot_errors.to_string()),
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        let mut out = format!("arena-bench: {}\n", self.preset);
+        let mut out = format!("arena-bench: {}\n  machine: {}\n", self.preset, self.machine);
         for (k, v) in rows {
             out.push_str(&format!("  {k:<width$}  {v}\n"));
         }

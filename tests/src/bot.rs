@@ -122,6 +122,11 @@ pub async fn run(config: BotConfig) -> BotReport {
     }
     report.bytes_in = client.bytes_in - in0;
     report.bytes_out = client.bytes_out - out0;
+    // A bot whose time is up leaves as a player does, so its seat frees at once rather than being
+    // held for a reconnect that will not come.
+    if report.error.is_none() {
+        let _ = client.send(&ClientMsg::Leave).await;
+    }
     client.close().await;
     report
 }

@@ -2,6 +2,11 @@
 //! the tick stay on time? Starts a release `arena-server` as its own process, fills it with fighting
 //! bots (in this process: one task per room of bots, no thread per bot), holds, and reports a table,
 //! `--json`, and an SVG plot of tick duration and players over time.
+//!
+//! The server and the bots run on disjoint cores (by default the server on the first allowed CPU, the
+//! bots on the rest), so the bots cannot take the server's core and the server's CPU figures are its
+//! own; every result names the machine and the pinning, and counts the work really done (inputs the
+//! server applied, snapshots the bots received), so a starved load generator cannot flatter the server.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use arena_server::conditioner::LinkConditioner;
 use arena_tests::bench::{self, BenchResult, Sample, Scrape, TickStats};
 use arena_tests::bot::{self, BotConfig, BotReport};
 use arena_tests::brain::Behavior;
+use arena_tests::machine::{CpuList, Machine, Pinning};
 use arena_tests::server::ServerProcess;
 use clap::{Parser, ValueEnum};
 use tokio::task::JoinHandle;
@@ -24,7 +30,8 @@ use tokio::time::{Instant, sleep};
 struct Args {
     /// `standard`: 64 rooms × 16 fighting players, 60 Hz ticks, 30 Hz snapshots, 60 s held.
     /// `smoke`: 8 rooms × 16 for 10 s (what CI runs). `ramp`: add rooms until the quality bar breaks
-    /// and report the knee.
+    /// and report the knee. `soak`: 64 rooms for 30 min while a tenth of the bots leave and rejoin
+    /// every minute; reports memory and open files over time.
     #[arg(long, value_enum, default_value_t = Preset::Standard)]
     preset: Preset,
 
@@ -68,6 +75,20 @@ struct Args {
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
 
+    /// CPUs for the server process, e.g. `0` or `0-1` (default: the first CPU this process may use,
+    /// when it may use two or more).
+    #[arg(long, value_name = "LIST")]
+    server_cpus: Option<CpuList>,
+
+    /// CPUs for the bots (default: the allowed CPUs the server does not have).
+    #[arg(long, value_name = "LIST")]
+    bot_cpus: Option<CpuList>,
+
+    /// Pin nothing: the server and the bots share every CPU (results then depend on how the machine
+    /// shares them).
+    #[arg(long, conflicts_with_all = ["server_cpus", "bot_cpus"])]
+    no_pin: bool,
+
     /// Print exactly one JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -82,6 +103,7 @@ enum Preset {
     Standard,
     Smoke,
     Ramp,
+    Soak,
 }
 
 impl Preset {
@@ -90,6 +112,7 @@ impl Preset {
             Self::Standard => "standard",
             Self::Smoke => "smoke",
             Self::Ramp => "ramp",
+            Self::Soak => "soak",
         }
     }
 }
@@ -164,16 +187,48 @@ fn sample(scrape: &Scrape, started: Instant) -> Sample {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// The share of `tick rate × players` inputs the server must have applied for a result to count: below
+/// it the bots did not keep up, and the server's figures would flatter it.
+const MIN_INPUTS_APPLIED: f64 = 0.99;
+
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (rooms, hold) = match args.preset {
-        Preset::Standard => (64, Duration::from_secs(60)),
-        Preset::Smoke => (8, Duration::from_secs(10)),
-        Preset::Ramp => (args.step_rooms, Duration::from_secs(5)),
+    let allowed = CpuList::allowed().context("read this process's CPU affinity")?;
+    let pinning = if args.no_pin {
+        Pinning { server: None, bots: None }
+    } else {
+        let default = Pinning::default_for(&allowed);
+        let server = args.server_cpus.clone().or(default.server);
+        let bots = args.bot_cpus.clone().or_else(|| match &server {
+            Some(server) => {
+                Some(CpuList(allowed.0.iter().copied().filter(|c| !server.0.contains(c)).collect()))
+                    .filter(|rest| !rest.is_empty())
+            }
+            None => None,
+        });
+        Pinning { server, bots }
     };
-    let rooms = args.rooms.unwrap_or(rooms);
-    let hold = args.duration.unwrap_or(hold);
+    pinning.check(&allowed).map_err(anyhow::Error::msg)?;
+    let machine = Machine::describe(allowed.clone(), pinning.clone());
+
+    // The server child inherits this thread's CPU mask when it is started; then this thread (and the
+    // runtime's threads it starts) take the bots' CPUs.
+    if let Some(cpus) = &pinning.server {
+        cpus.pin_this_thread().with_context(|| format!("pin to CPUs {cpus}"))?;
+    }
+    let server = start_server(&args)?;
+    let bot_cpus = pinning.bots.clone().unwrap_or_else(|| allowed.clone());
+    bot_cpus.pin_this_thread().with_context(|| format!("pin to CPUs {bot_cpus}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(bot_cpus.len().max(1))
+        .enable_all()
+        .build()
+        .context("start the bots' runtime")?;
+    runtime.block_on(bench(args, server, machine))
+}
+
+fn start_server(args: &Args) -> anyhow::Result<ServerProcess> {
+    let rooms = args.rooms.unwrap_or(64);
     let max_rooms = (args.max_rooms.max(rooms) * 2).to_string();
     let server_bin = args.server_bin.clone().unwrap_or_else(arena_tests::server::server_binary);
     let (tick_rate, snapshot_rate, room_size) =
@@ -191,17 +246,104 @@ async fn main() -> anyhow::Result<()> {
         "1h",
     ];
     server_args.extend(args.server_args.iter().map(String::as_str));
-    let server = ServerProcess::start_with(&server_bin, &server_args)
-        .context("start arena-server (build it with `cargo build --release -p arena-server`)")?;
+    ServerProcess::start_with(&server_bin, &server_args)
+        .context("start arena-server (build it with `cargo build --release -p arena-server`)")
+}
+
+/// What the server and this process did over one measured window.
+struct Window {
+    before: Scrape,
+    after: Scrape,
+    seconds: f64,
+    server_cpu: f64,
+    bot_cpu: f64,
+    kernel: bench::KernelCounts,
+}
+
+impl Window {
+    /// Opens the window (and the bots' own, when given), waits `hold` (calling `each_second`), closes it.
+    async fn measure(
+        addr: std::net::SocketAddr,
+        pid: u32,
+        hold: Duration,
+        bots_window: Option<&AtomicBool>,
+        mut each_second: impl FnMut(&Scrape),
+    ) -> anyhow::Result<Self> {
+        let kernel = bench::KernelCounter::start(pid).await;
+        let before = Scrape::fetch(addr).await?;
+        let (cpu0, own0) = (bench::cpu_seconds(pid).unwrap_or(0.0), bench::own_cpu_seconds().unwrap_or(0.0));
+        let t0 = Instant::now();
+        if let Some(w) = bots_window {
+            w.store(true, Ordering::Relaxed);
+        }
+        while t0.elapsed() < hold {
+            sleep(Duration::from_secs(1).min(hold)).await;
+            each_second(&Scrape::fetch(addr).await?);
+        }
+        if let Some(w) = bots_window {
+            w.store(false, Ordering::Relaxed);
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        let (cpu1, own1) = (bench::cpu_seconds(pid).unwrap_or(0.0), bench::own_cpu_seconds().unwrap_or(0.0));
+        let after = Scrape::fetch(addr).await?;
+        let kernel = kernel.finish().await;
+        Ok(Self { before, after, seconds, server_cpu: cpu1 - cpu0, bot_cpu: own1 - own0, kernel })
+    }
+
+    fn delta(&self, name: &str) -> f64 {
+        (self.after.get(name) - self.before.get(name)).max(0.0)
+    }
+
+    /// Fills the server-side and per-player figures of `result` for `players` players.
+    fn fill(&self, result: &mut BenchResult, players: usize) {
+        let per_player_s = (players.max(1) as f64) * self.seconds.max(1e-9);
+        let (msgs_in, msgs_out) =
+            (self.delta("arena_messages_in_total"), self.delta("arena_messages_out_total"));
+        let messages = (msgs_in + msgs_out).max(1.0);
+        result.window_s = self.seconds;
+        result.tick_ms = tick_stats(&self.after);
+        result.ticks = self.delta("arena_ticks_total") as u64;
+        result.late_ticks = self.delta("arena_ticks_late_total") as u64;
+        result.skipped_ticks = self.delta("arena_ticks_skipped_total") as u64;
+        result.late_ratio = result.late_ticks as f64 / result.ticks.max(1) as f64;
+        result.server_cpu_cores = self.server_cpu / self.seconds.max(1e-9);
+        result.server_ms_per_player_s = self.server_cpu * 1000.0 / per_player_s;
+        result.bot_cpu_cores = self.bot_cpu / self.seconds.max(1e-9);
+        result.bot_ms_per_bot_s = self.bot_cpu * 1000.0 / per_player_s;
+        result.inputs_applied_per_player_s = self.delta("arena_inputs_applied_total") / per_player_s;
+        result.messages_per_player_s =
+            bench::DownUp { down: msgs_out / per_player_s, up: msgs_in / per_player_s };
+        result.server_kernel_per_message = bench::KernelPerMessage {
+            syscalls: self.kernel.syscalls as f64 / messages,
+            context_switches: self.kernel.context_switches as f64 / messages,
+            source: self.kernel.source,
+        };
+    }
+}
+
+async fn bench(args: Args, server: ServerProcess, machine: Machine) -> anyhow::Result<()> {
+    let (rooms, hold) = match args.preset {
+        Preset::Standard => (64, Duration::from_secs(60)),
+        Preset::Smoke => (8, Duration::from_secs(10)),
+        Preset::Ramp => (args.step_rooms, Duration::from_secs(5)),
+        Preset::Soak => (64, Duration::from_secs(30 * 60)),
+    };
+    let rooms = args.rooms.unwrap_or(rooms);
+    let hold = args.duration.unwrap_or(hold);
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     sleep(Duration::from_millis(500)).await;
     let idle_rss = bench::rss_bytes(pid).unwrap_or(0);
     let started = Instant::now();
     let mut samples = Vec::new();
     let mut load = Load { tasks: Vec::new(), window: Arc::new(AtomicBool::new(false)), players: 0 };
+    if !args.json {
+        eprintln!("arena-bench {}: {machine}", args.preset.name());
+    }
 
-    if args.preset == Preset::Ramp {
-        return ramp(&args, &server, &mut load, idle_rss, started).await;
+    match args.preset {
+        Preset::Ramp => return ramp(&args, &server, &mut load, &machine, idle_rss, started).await,
+        Preset::Soak => return soak(&args, &server, &mut load, &machine, rooms, hold).await,
+        Preset::Standard | Preset::Smoke => {}
     }
 
     // Bots play through the ramp-in, the settle time and the window, then stop by themselves.
@@ -211,43 +353,29 @@ async fn main() -> anyhow::Result<()> {
     wait_for_players(addr, load.players, Duration::from_secs(60)).await?;
     sleep(Duration::from_secs(2)).await;
 
-    let before = Scrape::fetch(addr).await?;
-    let cpu0 = bench::cpu_seconds(pid).unwrap_or(0.0);
-    let t0 = Instant::now();
-    load.window.store(true, Ordering::Relaxed);
-    while t0.elapsed() < hold {
-        sleep(Duration::from_secs(1)).await;
-        samples.push(sample(&Scrape::fetch(addr).await?, started));
-    }
-    load.window.store(false, Ordering::Relaxed);
-    let window_s = t0.elapsed().as_secs_f64();
-    let cpu1 = bench::cpu_seconds(pid).unwrap_or(0.0);
+    let window = Window::measure(addr, pid, hold, Some(&load.window), |scrape| {
+        samples.push(sample(scrape, started));
+    })
+    .await?;
     let rss = bench::rss_bytes(pid).unwrap_or(0);
-    let after = Scrape::fetch(addr).await?;
 
     let mut reports = Vec::with_capacity(load.players);
     for task in load.tasks {
         reports.extend(task.await.context("a bot task panicked")?);
     }
-    let delta = |name: &str| (after.get(name) - before.get(name)).max(0.0) as u64;
     let mut result = BenchResult {
         preset: args.preset.name().into(),
         players: load.players,
-        rooms: after.get("arena_rooms") as usize,
+        rooms: window.after.get("arena_rooms") as usize,
         tick_rate: args.tick_rate,
         snapshot_rate: args.snapshot_rate,
-        window_s,
-        tick_ms: tick_stats(&after),
-        ticks: delta("arena_ticks_total"),
-        late_ticks: delta("arena_ticks_late_total"),
-        skipped_ticks: delta("arena_ticks_skipped_total"),
-        server_cpu_cores: (cpu1 - cpu0) / window_s,
         server_rss_mib: rss as f64 / 1048576.0,
         server_idle_rss_mib: idle_rss as f64 / 1048576.0,
         rss_per_player_kib: rss.saturating_sub(idle_rss) as f64 / 1024.0 / load.players.max(1) as f64,
+        machine: machine.to_string(),
         ..Default::default()
     };
-    result.late_ratio = result.late_ticks as f64 / result.ticks.max(1) as f64;
+    window.fill(&mut result, load.players);
     bench::fold_bots(&mut result, &reports);
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
@@ -263,6 +391,160 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("FAILED: {} bot errors, {} skipped ticks", result.bot_errors, result.skipped_ticks);
         std::process::exit(1);
     }
+    let applied = result.inputs_applied_per_player_s / f64::from(args.tick_rate);
+    if applied < MIN_INPUTS_APPLIED {
+        eprintln!(
+            "note: the server applied {:.1}% of one input per tick per player: the bots did not keep up, so \
+             the server's figures are for less work than the preset asks",
+            applied * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// Starts one bot that leaves and rejoins: first after `first`, then every `every`, until `until`.
+async fn churning_bot(config: BotConfig, first: Duration, every: Duration, until: Instant) -> Vec<BotReport> {
+    let mut reports = Vec::new();
+    let mut stint = first;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return reports;
+        }
+        let report = bot::run(BotConfig { duration: stint.min(left), ..config.clone() }).await;
+        let failed = report.error.is_some();
+        reports.push(report);
+        if failed {
+            // Counted; a short pause so a refusing server is not hammered.
+            sleep(Duration::from_secs(1)).await;
+        }
+        stint = every;
+    }
+}
+
+/// Entries in `/proc/PID/fd`.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// Fighting bots for `hold` while a tenth of them leave and rejoin every minute (each bot plays ten
+/// minutes at a stretch, the cohorts staggered by a minute); memory and open files are sampled every
+/// minute. Passes when RSS at the end is within 10% of its value at minute 5 and the open files did not
+/// grow.
+async fn soak(
+    args: &Args,
+    server: &ServerProcess,
+    load: &mut Load,
+    machine: &Machine,
+    rooms: usize,
+    hold: Duration,
+) -> anyhow::Result<()> {
+    const COHORTS: u32 = 10;
+    let minute = Duration::from_secs(60);
+    let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
+    let until = Instant::now() + hold;
+    for r in 0..rooms {
+        let configs: Vec<BotConfig> = (0..args.room_size)
+            .map(|i| {
+                let n = load.players + usize::from(i);
+                BotConfig {
+                    url: url.clone(),
+                    name: format!("soak-{n}"),
+                    room: None,
+                    duration: minute,
+                    seed: n as u64,
+                    behavior: args.behavior,
+                    link: LinkConditioner::default(),
+                    window: None,
+                }
+            })
+            .collect();
+        load.players += usize::from(args.room_size);
+        let bots = configs.into_iter().enumerate().map(|(i, config)| {
+            let cohort = ((r * usize::from(args.room_size) + i) as u32) % COHORTS;
+            churning_bot(config, minute * (cohort + 1), minute * COHORTS, until)
+        });
+        let room = futures_util::future::join_all(bots);
+        load.tasks.push(tokio::spawn(async move { room.await.into_iter().flatten().collect() }));
+        sleep(Duration::from_millis(40)).await;
+    }
+    wait_for_players(addr, load.players, Duration::from_secs(60)).await?;
+    let t0 = Instant::now();
+    let mut minutes = Vec::new();
+    let first = Scrape::fetch(addr).await?;
+    while t0.elapsed() + minute <= hold {
+        sleep(minute).await;
+        let scrape = Scrape::fetch(addr).await?;
+        let line = serde_json::json!({
+            "minute": minutes.len() + 1,
+            "players": scrape.get("arena_players"),
+            "rooms": scrape.get("arena_rooms"),
+            "rss_mib": bench::rss_bytes(pid).unwrap_or(0) as f64 / 1048576.0,
+            "open_files": open_files(pid),
+            "late_ticks": scrape.get("arena_ticks_late_total") - first.get("arena_ticks_late_total"),
+            "skipped_ticks": scrape.get("arena_ticks_skipped_total") - first.get("arena_ticks_skipped_total"),
+        });
+        if !args.json {
+            eprintln!("{line}");
+        }
+        minutes.push(line);
+    }
+    let last = Scrape::fetch(addr).await?;
+    let mut reports = Vec::new();
+    for task in std::mem::take(&mut load.tasks) {
+        reports.extend(task.await.context("a bot task panicked")?);
+    }
+    let at =
+        |m: usize, key: &str| minutes.get(m.saturating_sub(1)).and_then(|l| l[key].as_f64()).unwrap_or(0.0);
+    let end = minutes.len();
+    let (rss5, rss_end) = (at(5.min(end), "rss_mib"), at(end, "rss_mib"));
+    let (files5, files_end) = (at(5.min(end), "open_files"), at(end, "open_files"));
+    let rss_growth = rss_end / rss5.max(1e-9) - 1.0;
+    let failures: Vec<String> = [
+        (end < 6, format!("only {end} minutes measured; the soak needs more than 5")),
+        (rss_growth > 0.10, format!("RSS grew {:.1}% after minute 5", rss_growth * 100.0)),
+        (files_end > files5, format!("open files grew from {files5} to {files_end}")),
+    ]
+    .into_iter()
+    .filter_map(|(failed, why)| failed.then_some(why))
+    .collect();
+    let sessions = reports.len();
+    let errors = reports.iter().filter(|r| r.error.is_some()).count();
+    let summary = serde_json::json!({
+        "preset": "soak",
+        "machine": machine.to_string(),
+        "players": load.players,
+        "minutes": end,
+        "bot_sessions": sessions,
+        "bot_errors": errors,
+        "rss_mib_minute_5": rss5,
+        "rss_mib_end": rss_end,
+        "rss_growth_after_minute_5": rss_growth,
+        "open_files_minute_5": files5,
+        "open_files_end": files_end,
+        "late_ticks": last.get("arena_ticks_late_total") - first.get("arena_ticks_late_total"),
+        "skipped_ticks": last.get("arena_ticks_skipped_total") - first.get("arena_ticks_skipped_total"),
+        "passed": failures.is_empty(),
+        "failures": failures,
+        "per_minute": minutes,
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "arena-bench soak: {} players for {end} min, {sessions} bot sessions ({errors} failed); RSS {rss5:.1} MiB at minute 5, {rss_end:.1} MiB at the end ({:+.1}%); open files {files5} → {files_end}; {}",
+            load.players,
+            rss_growth * 100.0,
+            if failures.is_empty() {
+                "passed".to_owned()
+            } else {
+                format!("FAILED: {}", failures.join(", "))
+            }
+        );
+    }
+    if !failures.is_empty() {
+        std::process::exit(1);
+    }
     Ok(())
 }
 
@@ -272,6 +554,7 @@ async fn ramp(
     args: &Args,
     server: &ServerProcess,
     load: &mut Load,
+    machine: &Machine,
     idle_rss: u64,
     started: Instant,
 ) -> anyhow::Result<()> {
@@ -291,38 +574,43 @@ async fn ramp(
             break;
         }
         sleep(Duration::from_secs(3)).await;
-        let before = Scrape::fetch(addr).await?;
-        let cpu0 = bench::cpu_seconds(pid).unwrap_or(0.0);
-        let t0 = Instant::now();
-        sleep(step_time).await;
-        let after = Scrape::fetch(addr).await?;
-        let cores = (bench::cpu_seconds(pid).unwrap_or(0.0) - cpu0) / t0.elapsed().as_secs_f64();
-        let delta = |name: &str| (after.get(name) - before.get(name)).max(0.0);
-        let ticks = delta("arena_ticks_total").max(1.0);
-        let late = delta("arena_ticks_late_total") / ticks;
-        let skipped = delta("arena_ticks_skipped_total");
-        let dropped = delta("arena_snapshots_dropped_total") / delta("arena_snapshots_sent_total").max(1.0);
+        let window = Window::measure(addr, pid, step_time, None, |_| {}).await?;
+        let mut step = BenchResult::default();
+        window.fill(&mut step, load.players);
+        let ticks = window.delta("arena_ticks_total").max(1.0);
+        let late = window.delta("arena_ticks_late_total") / ticks;
+        let skipped = window.delta("arena_ticks_skipped_total");
+        let dropped = window.delta("arena_snapshots_dropped_total")
+            / window.delta("arena_snapshots_sent_total").max(1.0);
         // The tick p99 of exactly this step's window, from the cumulative histogram: p99 <= 0.5 ms means
         // at most 1% of the step's ticks took longer. (The rolling summary would also count the slower
         // ticks that seated the step's new players.)
-        let over_bar = (delta("arena_tick_seconds_count") - delta(TICK_BAR_BUCKET)).max(0.0)
-            / delta("arena_tick_seconds_count").max(1.0);
-        let tick = tick_stats(&after);
-        samples.push(sample(&after, started));
+        let over_bar = (window.delta("arena_tick_seconds_count") - window.delta(TICK_BAR_BUCKET)).max(0.0)
+            / window.delta("arena_tick_seconds_count").max(1.0);
+        let applied = step.inputs_applied_per_player_s / f64::from(args.tick_rate);
+        samples.push(sample(&window.after, started));
         let failures: Vec<String> = [
             (skipped > 0.0, format!("{skipped} skipped ticks")),
             (late > MAX_LATE_RATIO, format!("late ticks {:.2}%", late * 100.0)),
             (over_bar > 0.01, format!("{:.2}% of ticks over {MAX_TICK_P99_MS} ms", over_bar * 100.0)),
             (dropped > MAX_DROPPED_RATIO, format!("snapshots dropped {:.2}%", dropped * 100.0)),
+            (
+                applied < MIN_INPUTS_APPLIED,
+                format!("inputs applied {:.1}% of one per tick per player", applied * 100.0),
+            ),
         ]
         .into_iter()
         .filter_map(|(failed, why)| failed.then_some(why))
         .collect();
         let rss = bench::rss_bytes(pid).unwrap_or(0) as f64 / 1048576.0;
         let line = serde_json::json!({
-            "players": load.players, "rooms": rooms, "tick_p99_ms_last_minute": tick.p99,
+            "players": load.players, "rooms": rooms, "tick_p99_ms_last_minute": step.tick_ms.p99,
             "ticks_over_bar_ratio": over_bar, "late_ratio": late,
-            "skipped": skipped, "dropped_ratio": dropped, "server_cpu_cores": cores, "server_rss_mib": rss,
+            "skipped": skipped, "dropped_ratio": dropped, "inputs_applied_ratio": applied,
+            "server_cpu_cores": step.server_cpu_cores, "server_ms_per_player_s": step.server_ms_per_player_s,
+            "bot_cpu_cores": step.bot_cpu_cores, "bot_ms_per_bot_s": step.bot_ms_per_bot_s,
+            "syscalls_per_message": step.server_kernel_per_message.syscalls,
+            "server_rss_mib": rss,
             "passed": failures.is_empty(), "failures": failures,
         });
         if !args.json {
@@ -330,7 +618,7 @@ async fn ramp(
         }
         steps.push(line);
         if failures.is_empty() {
-            knee = Some((load.players, cores));
+            knee = Some((load.players, step.server_cpu_cores));
         } else {
             limit = failures.join(", ");
             break;
@@ -338,6 +626,7 @@ async fn ramp(
     }
     let summary = serde_json::json!({
         "preset": "ramp",
+        "machine": machine.to_string(),
         "knee_players": knee.map_or(0, |k| k.0),
         "limited_by": limit,
         "room_size": args.room_size,
@@ -350,7 +639,7 @@ async fn ramp(
         println!("{summary}");
     } else {
         println!(
-            "arena-bench ramp: knee at {} players (bar: no skipped ticks, late < 0.1%, tick p99 <= 0.5 ms, dropped snapshots < 0.5%); stopped by: {}",
+            "arena-bench ramp: knee at {} players (bar: no skipped ticks, late < 0.1%, tick p99 <= 0.5 ms, dropped snapshots < 0.5%, inputs applied >= 99%); stopped by: {}\n  machine: {machine}",
             knee.map_or(0, |k| k.0),
             limit
         );
