@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{ClientMsg, ErrorCode, Input, MAX_CLIENT_MESSAGE_BYTES, ServerMsg, SnapshotFrame};
+use crate::{ClientMsg, ErrorCode, Input, InputBatch, MAX_CLIENT_MESSAGE_BYTES, ServerMsg, SnapshotFrame};
 
 /// Why bytes did not decode into a message. Cheap to build: the hot path never allocates for it, and
 /// the message text is cut to a bounded length.
@@ -111,9 +111,12 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
 pub fn decode_client(bytes: &[u8], limit: usize) -> Result<ClientMsg, DecodeError> {
     if bytes.len() <= limit
         && let Ok(tag) = rmp_serde::from_slice::<Tagged<'_>>(bytes)
-        && tag.t == "input"
     {
-        return decode_with_limit::<Input>(bytes, limit).map(ClientMsg::Input);
+        match &*tag.t {
+            "input" => return decode_with_limit::<Input>(bytes, limit).map(ClientMsg::Input),
+            "inputs" => return decode_with_limit::<InputBatch>(bytes, limit).map(ClientMsg::Inputs),
+            _ => {}
+        }
     }
     decode_with_limit(bytes, limit)
 }
@@ -186,6 +189,25 @@ mod tests {
             let back: ServerMsg =
                 decode_with_limit(&bytes, usize::MAX).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(back, msg, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_input_batch_holds_one_to_the_limit() {
+        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+        let batch = |n: usize| {
+            let inputs: Vec<Input> = (0..n).map(|i| Input { seq: i as u32 + 1, ..input }).collect();
+            encode(&serde_json::json!({ "t": "inputs", "inputs": inputs })).expect("encode")
+        };
+        for n in 1..=crate::MAX_INPUTS_PER_MESSAGE {
+            match decode_client(&batch(n), MAX_CLIENT_MESSAGE_BYTES) {
+                Ok(ClientMsg::Inputs(b)) => assert_eq!(b.inputs.as_slice().len(), n),
+                other => panic!("{n} inputs: {other:?}"),
+            }
+        }
+        for n in [0, crate::MAX_INPUTS_PER_MESSAGE + 1, 50] {
+            let err = decode_client(&batch(n), MAX_CLIENT_MESSAGE_BYTES).expect_err("refused");
+            assert_eq!(err.code(), ErrorCode::Malformed, "{n} inputs: {err}");
         }
     }
 

@@ -2,8 +2,8 @@
 //! examples encoded; the Rust and JS tests decode the fixture files and compare with them.
 
 use crate::{
-    ClientMsg, ErrorCode, GameEvent, Input, Joined, MapInfo, MatchState, PROTOCOL_VERSION, Phase, PlayerInfo,
-    ProjectileState, ServerMsg, ShipState, Snapshot, SnapshotFrame, TuningInfo, Welcome,
+    ClientMsg, ErrorCode, GameEvent, Input, InputBatch, Joined, MapInfo, MatchState, PROTOCOL_VERSION, Phase,
+    PlayerInfo, ProjectileState, ServerMsg, ShipState, Snapshot, SnapshotFrame, TuningInfo, Welcome,
 };
 
 /// Every client message, with the fixture name it is stored under (`client_<name>.msgpack`).
@@ -22,6 +22,17 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ("create_room", ClientMsg::CreateRoom),
         ("join_room", ClientMsg::JoinRoom { code: "KQZTR".into() }),
         ("input", ClientMsg::Input(Input { seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 })),
+        (
+            "inputs",
+            ClientMsg::Inputs(InputBatch {
+                inputs: [
+                    Input { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
+                    Input { seq: 44, movement: [0.0, 1.0], aim: -0.25, buttons: 0 },
+                ]
+                .into_iter()
+                .collect(),
+            }),
+        ),
         ("ping", ClientMsg::Ping { client_time: 12345.5 }),
         ("leave", ClientMsg::Leave),
     ]
@@ -132,6 +143,7 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
                 reconnect_token: "00112233445566778899aabbccddeeff".into(),
                 resumed: false,
                 tuning: tuning(),
+                input_batch: 2,
             }),
         ),
         (

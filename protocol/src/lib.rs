@@ -28,11 +28,15 @@ pub use snapshot::{
 
 /// The protocol version a client announces in [`ClientMsg::Hello`]. The server refuses any other with
 /// [`ErrorCode::VersionMismatch`]. Bump it whenever a fixture in `protocol/fixtures/` changes.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// The largest client message the server accepts, in bytes (one WebSocket message, after reassembly of
 /// its frames). Inputs are ~40 bytes; anything near this limit is hostile or broken.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// The most inputs one [`ClientMsg::Inputs`] message may carry; more is `malformed`. A server asks for
+/// at most this many ticks per message ([`Welcome::input_batch`]).
+pub const MAX_INPUTS_PER_MESSAGE: usize = 4;
 
 /// The longest player name, in characters, after trimming.
 pub const MAX_NAME_CHARS: usize = 24;

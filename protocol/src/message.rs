@@ -36,8 +36,13 @@ pub enum ClientMsg {
         /// The room's code, e.g. `"KQZTR"`.
         code: String,
     },
-    /// The player's controls for one tick. Send one per server tick while in a room.
+    /// The player's controls for one tick. Send one per server tick while in a room (or gather them
+    /// into [`ClientMsg::Inputs`] as [`Welcome::input_batch`] asks).
     Input(Input),
+    /// The player's controls for consecutive ticks, oldest first: what a client sends every
+    /// [`Welcome::input_batch`] ticks instead of one [`ClientMsg::Input`] per tick. Each is handled
+    /// exactly as if it had come in its own `input`.
+    Inputs(InputBatch),
     /// Ask for a [`ServerMsg::Pong`], to measure round-trip time and the server clock.
     Ping {
         /// The client's clock when it sent this, in milliseconds (any epoch); echoed back.
@@ -62,6 +67,98 @@ pub struct Input {
     pub aim: f32,
     /// Button bit set; see [`Buttons`].
     pub buttons: u8,
+}
+
+/// The inputs of one [`ClientMsg::Inputs`] message: 1 to [`crate::MAX_INPUTS_PER_MESSAGE`] of them,
+/// held inline (decoding a batch allocates nothing; a longer list is refused while it is read).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputBatch {
+    /// The inputs, oldest first.
+    pub inputs: InputList,
+}
+
+/// A list of at most [`crate::MAX_INPUTS_PER_MESSAGE`] inputs, stored inline; on the wire, an array.
+#[derive(Clone, Copy, PartialEq)]
+pub struct InputList {
+    len: u8,
+    items: [Input; crate::MAX_INPUTS_PER_MESSAGE],
+}
+
+const NO_INPUT: Input = Input { seq: 0, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+
+impl InputList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self { len: 0, items: [NO_INPUT; crate::MAX_INPUTS_PER_MESSAGE] }
+    }
+
+    /// Adds an input at the end; gives it back when the list is full.
+    pub fn push(&mut self, input: Input) -> Result<(), Input> {
+        let slot = self.items.get_mut(usize::from(self.len)).ok_or(input)?;
+        *slot = input;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The inputs, oldest first.
+    pub fn as_slice(&self) -> &[Input] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
+impl Default for InputList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for InputList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl FromIterator<Input> for InputList {
+    /// Collects at most [`crate::MAX_INPUTS_PER_MESSAGE`] inputs; the rest are left out.
+    fn from_iter<I: IntoIterator<Item = Input>>(iter: I) -> Self {
+        let mut list = Self::new();
+        for input in iter.into_iter().take(crate::MAX_INPUTS_PER_MESSAGE) {
+            let _ = list.push(input);
+        }
+        list
+    }
+}
+
+impl Serialize for InputList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.as_slice())
+    }
+}
+
+impl<'de> Deserialize<'de> for InputList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = InputList;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "an array of 1 to {} inputs", crate::MAX_INPUTS_PER_MESSAGE)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<InputList, A::Error> {
+                let mut list = InputList::new();
+                while let Some(input) = seq.next_element::<Input>()? {
+                    list.push(input)
+                        .map_err(|_| serde::de::Error::invalid_length(list.as_slice().len() + 1, &self))?;
+                }
+                if list.as_slice().is_empty() {
+                    return Err(serde::de::Error::invalid_length(0, &self));
+                }
+                Ok(list)
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
 }
 
 /// Bits of [`Input::buttons`].
@@ -132,6 +229,10 @@ pub struct Welcome {
     pub resumed: bool,
     /// The movement and weapon rules, for client-side prediction.
     pub tuning: TuningInfo,
+    /// How many ticks' inputs to send together: 1 = one [`ClientMsg::Input`] per tick; N > 1 = one
+    /// [`ClientMsg::Inputs`] with N inputs every N ticks (fewer messages for the same inputs, at up to
+    /// N − 1 ticks of extra input delay). At most [`crate::MAX_INPUTS_PER_MESSAGE`].
+    pub input_batch: u8,
 }
 
 /// The room a client has joined.

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use arena_protocol::{
-    ErrorCode, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_CHARS, POSITION_SCALE, PROTOCOL_VERSION,
-    ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
+    ErrorCode, MAX_CLIENT_MESSAGE_BYTES, MAX_INPUTS_PER_MESSAGE, MAX_NAME_CHARS, POSITION_SCALE,
+    PROTOCOL_VERSION, ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
 };
 use serde_json::json;
 
@@ -20,6 +20,7 @@ fn limits() -> serde_json::Value {
         "room_code_len": ROOM_CODE_LEN,
         "room_code_alphabet": String::from_utf8_lossy(ROOM_CODE_ALPHABET),
         "max_client_message_bytes": MAX_CLIENT_MESSAGE_BYTES,
+        "max_inputs_per_message": MAX_INPUTS_PER_MESSAGE,
         "position_scale": POSITION_SCALE,
         "fatal_errors": fatal,
         "recoverable_errors": recoverable,

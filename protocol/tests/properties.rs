@@ -17,6 +17,9 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         Just(ClientMsg::CreateRoom),
         ".{0,12}".prop_map(|code| ClientMsg::JoinRoom { code }),
         input().prop_map(ClientMsg::Input),
+        proptest::collection::vec(input(), 1..=arena_protocol::MAX_INPUTS_PER_MESSAGE).prop_map(|inputs| {
+            ClientMsg::Inputs(arena_protocol::InputBatch { inputs: inputs.into_iter().collect() })
+        }),
         any::<f64>().prop_map(|client_time| ClientMsg::Ping { client_time }),
         Just(ClientMsg::Leave),
     ]

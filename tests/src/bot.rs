@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, Joined, ServerMsg, Welcome};
+use arena_protocol::{ClientMsg, InputBatch, InputList, Joined, ServerMsg, Welcome};
 use arena_server::conditioner::LinkConditioner;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
@@ -146,6 +146,9 @@ async fn play(
     pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut brain = Brain::new(config.behavior, config.seed);
     let mut seq = 0u32;
+    // Inputs decided but not sent: the server asks for `input_batch` ticks' inputs per message.
+    let batch_len = usize::from(welcome.input_batch).clamp(1, arena_protocol::MAX_INPUTS_PER_MESSAGE);
+    let mut batch = InputList::new();
     // Send times of recent inputs, by seq, for input-to-acknowledgement latency.
     let mut sent_at = [start; ACK_HISTORY];
     let mut last_ack = 0u32;
@@ -164,8 +167,17 @@ async fn play(
                     tick_rate: welcome.tick_rate,
                 };
                 let input = brain.decide(seq, view);
+                // Timed from the moment it was decided, so the batching delay counts.
                 sent_at[seq as usize % ACK_HISTORY] = Instant::now();
-                client.send(&ClientMsg::Input(input)).await?;
+                let _ = batch.push(input);
+                if batch.as_slice().len() >= batch_len {
+                    let msg = match batch.as_slice() {
+                        [one] => ClientMsg::Input(*one),
+                        _ => ClientMsg::Inputs(InputBatch { inputs: batch }),
+                    };
+                    batch = InputList::new();
+                    client.send(&msg).await?;
+                }
             }
             _ = pings.tick() => {
                 let client_time = start.elapsed().as_secs_f64() * 1000.0;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, ErrorCode, GameEvent, Input, ServerMsg};
+use arena_protocol::{ClientMsg, ErrorCode, GameEvent, Input, InputBatch, ServerMsg};
 use arena_tests::client::{Client, ClientError};
 use arena_tests::http;
 use common::{next_snapshot, server, ship_ids, snapshots_for};
@@ -103,6 +103,37 @@ async fn inputs_move_the_ship_and_are_acknowledged() {
         }
         assert!(Instant::now() < deadline, "input 8 never acknowledged");
     }
+}
+
+#[tokio::test]
+async fn batched_inputs_are_applied_one_per_tick_like_single_ones() {
+    let srv = server(&["--input-batch", "4"]);
+    let (mut a, welcome, _) = Client::join(&srv.ws_url(), "a", &ClientMsg::CreateRoom).await.expect("join");
+    assert_eq!(welcome.input_batch, 4, "the server asks for what --input-batch says");
+    let me = welcome.player_id;
+    let start = next_snapshot(&mut a).await.ship(me).expect("my ship").pos();
+    let dir = if start[0] < 800.0 { 1.0 } else { -1.0 };
+    // Two batches of four: eight inputs, as many as the server queues.
+    for first in [1, 5] {
+        let inputs = (first..first + 4).map(|seq| Input { seq, movement: [dir, 0.0], aim: 0.0, buttons: 0 });
+        a.send(&ClientMsg::Inputs(InputBatch { inputs: inputs.collect() })).await.expect("send");
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut acks = Vec::new();
+    loop {
+        let snap = next_snapshot(&mut a).await;
+        let ack = snap.ack_for(me).unwrap_or(0);
+        acks.push((snap.tick, ack));
+        if ack == 8 {
+            let pos = snap.ship(me).expect("my ship").pos();
+            assert!((pos[0] - start[0]) * dir > 10.0, "ship did not move: {start:?} -> {pos:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "input 8 never acknowledged: {acks:?}");
+    }
+    // One input per tick, never a batch at once: between two snapshots the acknowledgement grows by at
+    // most the ticks in between.
+    assert!(acks.windows(2).all(|w| u64::from(w[1].1 - w[0].1) <= w[1].0 - w[0].0), "{acks:?}");
 }
 
 #[tokio::test]

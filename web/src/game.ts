@@ -2,6 +2,7 @@
 // for everything else, and the per-frame render. Exposes its state through `debugState()` for tests.
 import { Controls } from "./input";
 import { SnapshotBuffer } from "./interpolation";
+import { MAX_INPUTS_PER_MESSAGE } from "./limits";
 import { Connection, wsUrl } from "./net";
 import { Predictor } from "./prediction";
 import {
@@ -49,6 +50,8 @@ export class Game {
   private decoder: SnapshotDecoder | null = null;
   private readonly names = new Map<number, string>();
   private seq = 0;
+  /** Inputs sampled but not sent yet: the server asks for `input_batch` ticks' inputs per message. */
+  private outgoing: Input[] = [];
   private lastFireSeq = Number.NEGATIVE_INFINITY;
   private shots: PredictedShot[] = [];
   private acc = 0;
@@ -112,6 +115,8 @@ export class Game {
     switch (msg.t) {
       case "welcome":
         this.welcome = msg;
+        // Inputs gathered on a lost connection are not sent on the new one: the server has moved on.
+        this.outgoing = [];
         if (this.reconnecting) {
           this.reconnecting = false;
           show("reconnecting", false);
@@ -170,6 +175,7 @@ export class Game {
     this.buffer = new SnapshotBuffer(tickMs, 1000 / w.snapshot_rate);
     this.decoder = new SnapshotDecoder(w.tick_rate);
     this.shots = [];
+    this.outgoing = [];
     this.conn.inGame = true;
     history.replaceState(null, "", `#${j.room}`);
     setText("hud-room", `Room ${j.room}`);
@@ -240,7 +246,11 @@ export class Game {
     const firing = this.controls.firing();
     const input: Input = { seq: this.seq, movement: this.controls.movement(), aim, buttons: firing ? FIRE : 0 };
     p.apply(input);
-    this.conn.send({ t: "input", ...input });
+    this.outgoing.push(input);
+    if (this.outgoing.length >= Math.max(1, Math.min(w.input_batch, MAX_INPUTS_PER_MESSAGE))) {
+      this.conn.send(this.outgoing.length === 1 ? { t: "input", ...input } : { t: "inputs", inputs: this.outgoing });
+      this.outgoing = [];
+    }
     const t = w.tuning;
     const canFire = p.active && latest?.phase !== "results" && this.seq >= this.lastFireSeq + t.fire_cooldown_ticks;
     if (firing && canFire) {

@@ -51,6 +51,8 @@ export interface Welcome {
   reconnect_token: string;
   resumed: boolean;
   tuning: TuningInfo;
+  /** Send the inputs of this many ticks together: 1 = one `input` per tick, N = one `inputs` every N ticks. */
+  input_batch: number;
 }
 
 export interface Joined {
@@ -172,6 +174,7 @@ export type ClientMsg =
   | { t: "create_room" }
   | { t: "join_room"; code: string }
   | ({ t: "input" } & Input)
+  | { t: "inputs"; inputs: Input[] }
   | { t: "ping"; client_time: number }
   | { t: "leave" };
 

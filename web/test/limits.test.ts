@@ -9,6 +9,7 @@ import {
   FATAL_ERRORS,
   isRoomCode,
   MAX_CLIENT_MESSAGE_BYTES,
+  MAX_INPUTS_PER_MESSAGE,
   MAX_NAME_CHARS,
   POSITION_SCALE,
   PROTOCOL_VERSION,
@@ -26,6 +27,7 @@ interface Limits {
   room_code_len: number;
   room_code_alphabet: string;
   max_client_message_bytes: number;
+  max_inputs_per_message: number;
   position_scale: number;
   fatal_errors: string[];
   recoverable_errors: string[];
@@ -43,6 +45,7 @@ test("every shared constant is the server's", () => {
       room_code_len: ROOM_CODE_LEN,
       room_code_alphabet: ROOM_CODE_ALPHABET,
       max_client_message_bytes: MAX_CLIENT_MESSAGE_BYTES,
+      max_inputs_per_message: MAX_INPUTS_PER_MESSAGE,
       position_scale: POSITION_SCALE,
       fatal_errors: [...FATAL_ERRORS],
       recoverable_errors: [...RECOVERABLE_ERRORS],

@@ -73,6 +73,7 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
       respawn_ticks: 180,
       pickup_radius: 24,
     },
+    input_batch: 2,
   },
   joined: {
     t: "joined",
@@ -339,6 +340,13 @@ const CLIENT_MESSAGES: Record<string, ClientMsg> = {
   create_room: { t: "create_room" },
   join_room: { t: "join_room", code: "KQZTR" },
   input: { t: "input", seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
+  inputs: {
+    t: "inputs",
+    inputs: [
+      { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
+      { seq: 44, movement: [0.0, 1.0], aim: -0.25, buttons: 0 },
+    ],
+  },
   ping: { t: "ping", client_time: 12345.5 },
   leave: { t: "leave" },
 };
@@ -349,7 +357,10 @@ const CLIENT_MESSAGES: Record<string, ClientMsg> = {
  * f32 fields as float 32; the server reads float 64 and integers into f32 fields too (protocol/README.md,
  * "Encoding"), so only their encoding differs, never the value the server gets.
  */
-const F32_AS_NUMBER = new Set(["input"]);
+const F32_AS_NUMBER = new Map([
+  ["input", 3],
+  ["inputs", 6],
+]);
 
 function clientTest(name: string, check: (sent: Uint8Array, fixture: Uint8Array) => void): void {
   const msg = CLIENT_MESSAGES[name.slice("client_".length)];
@@ -365,8 +376,8 @@ for (const name of names.filter((n) => n.startsWith("client_"))) {
   });
 }
 
-test("encodeClient writes client_input's bytes but for its f32 fields, as an integer or float 64 of the same f32", () => {
-  clientTest("client_input", (sent, fixture) => {
+for (const [name, f32Fields] of F32_AS_NUMBER) test(`encodeClient writes client_${name}'s bytes but for its f32 fields, as an integer or float 64 of the same f32`, () => {
+  clientTest(`client_${name}`, (sent, fixture) => {
     const [got, want] = [tokens(sent), tokens(fixture)];
     assert.equal(got.length, want.length, `items: ${got.map((t) => t.hex).join(" ")}`);
     let f32s = 0;
@@ -380,6 +391,6 @@ test("encodeClient writes client_input's bytes but for its f32 fields, as an int
         assert.equal(g.hex, w.hex, `item ${i}`);
       }
     });
-    assert.equal(f32s, 3, "movement x, y and aim differ (if the client writes float 32 now, test it for exact bytes)");
+    assert.equal(f32s, f32Fields, "movement x, y and aim differ (if the client writes float 32 now, test it for exact bytes)");
   });
 });

@@ -51,6 +51,13 @@ fuzz_target!(|data: &[u8]| {
             sim.push_input(*ship, input);
             sim.step();
         }),
+        ClientMsg::Inputs(batch) => SIM.with(|cell| {
+            let (sim, ship) = &mut *cell.borrow_mut();
+            for &input in batch.inputs.as_slice() {
+                sim.push_input(*ship, input);
+            }
+            sim.step();
+        }),
         _ => {}
     }
 });

@@ -80,6 +80,11 @@ impl Session {
             ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
             ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
             ClientMsg::Input(input) => self.input(input),
+            ClientMsg::Inputs(batch) => {
+                for &input in batch.inputs.as_slice() {
+                    self.input(input);
+                }
+            }
             ClientMsg::Ping { client_time } => {
                 let _ = self
                     .outbox
@@ -153,6 +158,7 @@ impl Session {
             reconnect_token: token.to_string(),
             resumed: reclaimed.is_some(),
             tuning: self.ctx.tuning,
+            input_batch: config.input_batch,
         };
         info!(player = %id, name = %name, resumed = reclaimed.is_some(), "player connected");
         self.player = Some(Player { id, name, token });
