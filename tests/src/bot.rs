@@ -1,5 +1,5 @@
 //! One headless bot: connects, joins a room, sends an input every server tick (chosen by its
-//! [`Brain`]), pings twice a second, and counts the snapshots, kills and bytes it sees.
+//! [`Brain`]), pings once a second (as the web client does), and counts the snapshots, kills and bytes it sees.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +16,7 @@ use crate::client::{Client, ClientError};
 const ACK_HISTORY: usize = 256;
 
 /// How often a bot measures its round-trip time.
-pub const PING_INTERVAL: Duration = Duration::from_millis(500);
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a bot does.
 #[derive(Debug, Clone)]

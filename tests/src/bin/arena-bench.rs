@@ -1,6 +1,6 @@
 //! `arena-bench`: how many players, at what tick rate, with how much CPU, memory and bandwidth, and does
 //! the tick stay on time? Starts a release `arena-server` as its own process, fills it with fighting
-//! bots (in this process: one task per room of bots, no thread per bot), holds, and reports a table,
+//! bots (in this process: a task per bot, no thread per bot), holds, and reports a table,
 //! `--json`, and an SVG plot of tick duration and players over time.
 //!
 //! The server and the bots run on disjoint cores (by default the server on the first allowed CPU, the
@@ -30,7 +30,7 @@ use tokio::time::{Instant, sleep};
 struct Args {
     /// `standard`: 64 rooms × 16 fighting players, 60 Hz ticks, 30 Hz snapshots, 60 s held.
     /// `smoke`: 8 rooms × 16 for 10 s (what CI runs). `ramp`: add rooms until the quality bar breaks
-    /// and report the knee. `soak`: 64 rooms for 30 min while a tenth of the bots leave and rejoin
+    /// and report the knee. `soak`: 32 rooms for 30 min while a tenth of the bots leave and rejoin
     /// every minute; reports memory and open files over time.
     #[arg(long, value_enum, default_value_t = Preset::Standard)]
     preset: Preset,
@@ -131,8 +131,9 @@ struct Load {
 }
 
 impl Load {
-    /// Starts `rooms` rooms' worth of bots, one task per room of bots, staggered so the server is not
-    /// hit by every handshake at once.
+    /// Starts `rooms` rooms' worth of bots, a task each (a task polls only its own bot when woken; a
+    /// room's bots joined in one future were all polled whenever any of them was woken), a room's worth
+    /// at a time, staggered so the server is not hit by every handshake at once.
     async fn add(&mut self, url: &str, rooms: usize, room_size: u16, behavior: Behavior, play_for: Duration) {
         for _ in 0..rooms {
             let configs: Vec<BotConfig> = (0..room_size)
@@ -151,7 +152,9 @@ impl Load {
                 })
                 .collect();
             self.players += usize::from(room_size);
-            self.tasks.push(tokio::spawn(futures_util::future::join_all(configs.into_iter().map(bot::run))));
+            self.tasks.extend(
+                configs.into_iter().map(|config| tokio::spawn(async { vec![bot::run(config).await] })),
+            );
             sleep(Duration::from_millis(40)).await;
         }
     }
@@ -326,7 +329,7 @@ async fn bench(args: Args, server: ServerProcess, machine: Machine) -> anyhow::R
         Preset::Standard => (64, Duration::from_secs(60)),
         Preset::Smoke => (8, Duration::from_secs(10)),
         Preset::Ramp => (args.step_rooms, Duration::from_secs(5)),
-        Preset::Soak => (64, Duration::from_secs(30 * 60)),
+        Preset::Soak => (32, Duration::from_secs(30 * 60)),
     };
     let rooms = args.rooms.unwrap_or(rooms);
     let hold = args.duration.unwrap_or(hold);
@@ -460,12 +463,15 @@ async fn soak(
             })
             .collect();
         load.players += usize::from(args.room_size);
-        let bots = configs.into_iter().enumerate().map(|(i, config)| {
+        for (i, config) in configs.into_iter().enumerate() {
             let cohort = ((r * usize::from(args.room_size) + i) as u32) % COHORTS;
-            churning_bot(config, minute * (cohort + 1), minute * COHORTS, until)
-        });
-        let room = futures_util::future::join_all(bots);
-        load.tasks.push(tokio::spawn(async move { room.await.into_iter().flatten().collect() }));
+            load.tasks.push(tokio::spawn(churning_bot(
+                config,
+                minute * (cohort + 1),
+                minute * COHORTS,
+                until,
+            )));
+        }
         sleep(Duration::from_millis(40)).await;
     }
     wait_for_players(addr, load.players, Duration::from_secs(60)).await?;
