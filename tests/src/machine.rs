@@ -119,12 +119,20 @@ impl Pinning {
     /// The default: with two or more CPUs allowed, the server on the first and the bots on the rest;
     /// with one, nothing pinned (both share it, and the result says so).
     pub fn default_for(allowed: &CpuList) -> Self {
-        match allowed.0.split_first() {
-            Some((&server, rest)) if !rest.is_empty() => {
-                Self { server: Some(CpuList(vec![server])), bots: Some(CpuList(rest.to_vec())) }
-            }
-            _ => Self { server: None, bots: None },
-        }
+        Self::choose(allowed, None, None)
+    }
+
+    /// The sets asked for, the rest filled in: the server by default on the first allowed CPU when
+    /// there are two or more; the bots by default on the allowed CPUs the server does not have (unpinned
+    /// when that leaves none, or when the server is not pinned).
+    pub fn choose(allowed: &CpuList, server: Option<CpuList>, bots: Option<CpuList>) -> Self {
+        let server = server.or_else(|| (allowed.len() >= 2).then(|| CpuList(allowed.0[..1].to_vec())));
+        let bots = bots.or_else(|| {
+            let server = server.as_ref()?;
+            Some(CpuList(allowed.0.iter().copied().filter(|c| !server.0.contains(c)).collect()))
+                .filter(|rest| !rest.is_empty())
+        });
+        Self { server, bots }
     }
 
     /// Checks that the pinned sets are disjoint and allowed.
@@ -223,6 +231,8 @@ mod tests {
         assert_eq!(Pinning::default_for(&CpuList(vec![5])), Pinning { server: None, bots: None });
         let allowed = CpuList(vec![0, 1]);
         assert!(p.check(&allowed).is_err(), "CPU 2 is not allowed");
+        let server_only = Pinning::choose(&CpuList(vec![0, 1, 2]), Some(CpuList(vec![1])), None);
+        assert_eq!(server_only.bots, Some(CpuList(vec![0, 2])), "the bots get what the server does not");
         let overlap = Pinning { server: Some(CpuList(vec![0])), bots: Some(CpuList(vec![0, 1])) };
         assert!(overlap.check(&allowed).expect_err("overlapping sets").contains("overlap"));
     }

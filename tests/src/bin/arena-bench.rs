@@ -115,6 +115,16 @@ impl Preset {
             Self::Soak => "soak",
         }
     }
+
+    /// Rooms and the measured window (for `ramp`: rooms added per step, and each step's window).
+    fn defaults(self, step_rooms: usize) -> (usize, Duration) {
+        match self {
+            Self::Standard => (64, Duration::from_secs(60)),
+            Self::Smoke => (8, Duration::from_secs(10)),
+            Self::Ramp => (step_rooms, Duration::from_secs(5)),
+            Self::Soak => (32, Duration::from_secs(30 * 60)),
+        }
+    }
 }
 
 /// The quality bar: the targets for a room's tick and a player's snapshots.
@@ -136,27 +146,39 @@ impl Load {
     /// at a time, staggered so the server is not hit by every handshake at once.
     async fn add(&mut self, url: &str, rooms: usize, room_size: u16, behavior: Behavior, play_for: Duration) {
         for _ in 0..rooms {
-            let configs: Vec<BotConfig> = (0..room_size)
-                .map(|i| {
-                    let n = self.players + usize::from(i);
-                    BotConfig {
-                        url: url.to_owned(),
-                        name: format!("bench-{n}"),
-                        room: None,
-                        duration: play_for,
-                        seed: n as u64,
-                        behavior,
-                        link: LinkConditioner::default(),
-                        window: Some(Arc::clone(&self.window)),
-                    }
-                })
-                .collect();
-            self.players += usize::from(room_size);
-            self.tasks.extend(
-                configs.into_iter().map(|config| tokio::spawn(async { vec![bot::run(config).await] })),
-            );
+            for (_, config) in self.next_room(url, room_size, behavior, play_for) {
+                self.tasks.push(tokio::spawn(async { vec![bot::run(config).await] }));
+            }
             sleep(Duration::from_millis(40)).await;
         }
+    }
+
+    /// The next room's worth of bots, each with its number among all the bots started (its name and
+    /// seed), counted as players from now on.
+    fn next_room(
+        &mut self,
+        url: &str,
+        room_size: u16,
+        behavior: Behavior,
+        duration: Duration,
+    ) -> Vec<(usize, BotConfig)> {
+        let first = self.players;
+        self.players += usize::from(room_size);
+        (first..self.players)
+            .map(|n| {
+                let config = BotConfig {
+                    url: url.to_owned(),
+                    name: format!("bench-{n}"),
+                    room: None,
+                    duration,
+                    seed: n as u64,
+                    behavior,
+                    link: LinkConditioner::default(),
+                    window: Some(Arc::clone(&self.window)),
+                };
+                (n, config)
+            })
+            .collect()
     }
 }
 
@@ -200,16 +222,7 @@ fn main() -> anyhow::Result<()> {
     let pinning = if args.no_pin {
         Pinning { server: None, bots: None }
     } else {
-        let default = Pinning::default_for(&allowed);
-        let server = args.server_cpus.clone().or(default.server);
-        let bots = args.bot_cpus.clone().or_else(|| match &server {
-            Some(server) => {
-                Some(CpuList(allowed.0.iter().copied().filter(|c| !server.0.contains(c)).collect()))
-                    .filter(|rest| !rest.is_empty())
-            }
-            None => None,
-        });
-        Pinning { server, bots }
+        Pinning::choose(&allowed, args.server_cpus.clone(), args.bot_cpus.clone())
     };
     pinning.check(&allowed).map_err(anyhow::Error::msg)?;
     let machine = Machine::describe(allowed.clone(), pinning.clone());
@@ -219,7 +232,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(cpus) = &pinning.server {
         cpus.pin_this_thread().with_context(|| format!("pin to CPUs {cpus}"))?;
     }
-    let server = start_server(&args)?;
+    let (rooms, hold) = args.preset.defaults(args.step_rooms);
+    let (rooms, hold) = (args.rooms.unwrap_or(rooms), args.duration.unwrap_or(hold));
+    let server = start_server(&args, rooms)?;
     let bot_cpus = pinning.bots.clone().unwrap_or_else(|| allowed.clone());
     bot_cpus.pin_this_thread().with_context(|| format!("pin to CPUs {bot_cpus}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -227,11 +242,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("start the bots' runtime")?;
-    runtime.block_on(bench(args, server, machine))
+    runtime.block_on(bench(args, server, machine, rooms, hold))
 }
 
-fn start_server(args: &Args) -> anyhow::Result<ServerProcess> {
-    let rooms = args.rooms.unwrap_or(64);
+fn start_server(args: &Args, rooms: usize) -> anyhow::Result<ServerProcess> {
     let max_rooms = (args.max_rooms.max(rooms) * 2).to_string();
     let server_bin = args.server_bin.clone().unwrap_or_else(arena_tests::server::server_binary);
     let (tick_rate, snapshot_rate, room_size) =
@@ -324,15 +338,14 @@ impl Window {
     }
 }
 
-async fn bench(args: Args, server: ServerProcess, machine: Machine) -> anyhow::Result<()> {
-    let (rooms, hold) = match args.preset {
-        Preset::Standard => (64, Duration::from_secs(60)),
-        Preset::Smoke => (8, Duration::from_secs(10)),
-        Preset::Ramp => (args.step_rooms, Duration::from_secs(5)),
-        Preset::Soak => (32, Duration::from_secs(30 * 60)),
-    };
-    let rooms = args.rooms.unwrap_or(rooms);
-    let hold = args.duration.unwrap_or(hold);
+/// `rooms` and `hold` as the preset and the flags make them (for `ramp`: rooms per step, time per step).
+async fn bench(
+    args: Args,
+    server: ServerProcess,
+    machine: Machine,
+    rooms: usize,
+    hold: Duration,
+) -> anyhow::Result<()> {
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     sleep(Duration::from_millis(500)).await;
     let idle_rss = bench::rss_bytes(pid).unwrap_or(0);
@@ -344,7 +357,7 @@ async fn bench(args: Args, server: ServerProcess, machine: Machine) -> anyhow::R
     }
 
     match args.preset {
-        Preset::Ramp => return ramp(&args, &server, &mut load, &machine, idle_rss, started).await,
+        Preset::Ramp => return ramp(&args, &server, &mut load, &machine, hold, idle_rss, started).await,
         Preset::Soak => return soak(&args, &server, &mut load, &machine, rooms, hold).await,
         Preset::Standard | Preset::Smoke => {}
     }
@@ -446,25 +459,10 @@ async fn soak(
     let minute = Duration::from_secs(60);
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
     let until = Instant::now() + hold;
-    for r in 0..rooms {
-        let configs: Vec<BotConfig> = (0..args.room_size)
-            .map(|i| {
-                let n = load.players + usize::from(i);
-                BotConfig {
-                    url: url.clone(),
-                    name: format!("soak-{n}"),
-                    room: None,
-                    duration: minute,
-                    seed: n as u64,
-                    behavior: args.behavior,
-                    link: LinkConditioner::default(),
-                    window: None,
-                }
-            })
-            .collect();
-        load.players += usize::from(args.room_size);
-        for (i, config) in configs.into_iter().enumerate() {
-            let cohort = ((r * usize::from(args.room_size) + i) as u32) % COHORTS;
+    for _ in 0..rooms {
+        // The soak never opens the bots' measurement window: they count nothing but their sessions.
+        for (n, config) in load.next_room(&url, args.room_size, args.behavior, minute) {
+            let cohort = (n % COHORTS as usize) as u32;
             load.tasks.push(tokio::spawn(churning_bot(
                 config,
                 minute * (cohort + 1),
@@ -561,11 +559,11 @@ async fn ramp(
     server: &ServerProcess,
     load: &mut Load,
     machine: &Machine,
+    step_time: Duration,
     idle_rss: u64,
     started: Instant,
 ) -> anyhow::Result<()> {
     let (addr, pid, url) = (server.addr, server.pid(), server.ws_url());
-    let step_time = args.duration.unwrap_or(Duration::from_secs(5));
     let mut knee: Option<(usize, f64)> = None;
     let mut samples = Vec::new();
     let mut steps = Vec::new();
