@@ -50,3 +50,6 @@ ARENA_SERVER_BIN="$PWD/target/release/arena-server" ARENA_BOTS_BIN="$PWD/target/
 
 step "benchmark smoke: 8 rooms x 16 fighting bots for 10 s on a release build (fails on any bot error or skipped tick)"
 ./target/release/arena-bench --preset smoke
+
+step "lag compensation, short form: duels at 100 ms ± 20 ms, compensation on and off (fails when on no longer hits clearly more)"
+./target/release/arena-lagcomp --quick

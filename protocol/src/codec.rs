@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn an_input_batch_holds_one_to_the_limit() {
-        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0, view_tick: None };
         let batch = |n: usize| {
             let inputs: Vec<Input> = (0..n).map(|i| Input { seq: i as u32 + 1, ..input }).collect();
             encode(&serde_json::json!({ "t": "inputs", "inputs": inputs })).expect("encode")

@@ -21,13 +21,22 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ("quick_play", ClientMsg::QuickPlay),
         ("create_room", ClientMsg::CreateRoom),
         ("join_room", ClientMsg::JoinRoom { code: "KQZTR".into() }),
-        ("input", ClientMsg::Input(Input { seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 })),
+        (
+            "input",
+            ClientMsg::Input(Input {
+                seq: 42,
+                movement: [1.0, -0.5],
+                aim: 1.5,
+                buttons: 1,
+                view_tick: Some(1228.5),
+            }),
+        ),
         (
             "inputs",
             ClientMsg::Inputs(InputBatch {
                 inputs: [
-                    Input { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
-                    Input { seq: 44, movement: [0.0, 1.0], aim: -0.25, buttons: 0 },
+                    Input { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1, view_tick: Some(1228.75) },
+                    Input { seq: 44, movement: [0.0, 1.0], aim: -0.25, buttons: 0, view_tick: None },
                 ]
                 .into_iter()
                 .collect(),
@@ -173,7 +182,7 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
             ServerMsg::Events {
                 tick: 1234,
                 events: vec![
-                    GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 11 },
+                    GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 11, tick: 1233 },
                     GameEvent::Kill { killer: 3, victim: 7 },
                     GameEvent::Phase { phase: Phase::Results, ends_tick: 1834 },
                     GameEvent::Join { id: 9, name: "Linus".into() },

@@ -67,6 +67,13 @@ pub struct Input {
     pub aim: f32,
     /// Button bit set; see [`Buttons`].
     pub buttons: u8,
+    /// The moment of the room the client was drawing other ships at when it sampled this input: a
+    /// server tick, fractional (its interpolation time: between the snapshots of ticks `floor` and
+    /// `ceil`). The server tests this input's shot against ships as they were then (lag compensation,
+    /// within its `--max-rewind`). Absent (or not finite) for a client that draws no one in the past:
+    /// its shots are tested against the present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_tick: Option<f64>,
 }
 
 /// The inputs of one [`ClientMsg::Inputs`] message: 1 to [`crate::MAX_INPUTS_PER_MESSAGE`] of them,
@@ -84,7 +91,7 @@ pub struct InputList {
     items: [Input; crate::MAX_INPUTS_PER_MESSAGE],
 }
 
-const NO_INPUT: Input = Input { seq: 0, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+const NO_INPUT: Input = Input { seq: 0, movement: [0.0, 0.0], aim: 0.0, buttons: 0, view_tick: None };
 
 impl InputList {
     /// An empty list.
@@ -376,6 +383,9 @@ pub enum GameEvent {
         damage: u16,
         /// The projectile's id.
         shot: u32,
+        /// The tick of the hit: the projectile flew during it up to the target, and is in no snapshot
+        /// from this tick on (at most the events' tick; earlier when the hit came between snapshots).
+        tick: u64,
     },
     /// The match entered a new phase.
     Phase {

@@ -526,15 +526,15 @@ impl SnapshotDecoder {
         Ok(self.last.insert(next))
     }
 
-    /// Applies what events say about projectiles: a `hit` ends the projectile it names at `tick` (the
-    /// events' tick), a `phase` change clears them all.
+    /// Applies what events say about projectiles: a `hit` ends the projectile it names at the hit's tick
+    /// (at most `tick`, the events'), a `phase` change clears them all.
     pub fn apply_events(&mut self, tick: u64, events: &[GameEvent]) {
         let Some(last) = self.last.as_mut() else { return };
         for event in events {
             match event {
-                GameEvent::Hit { shot, .. } => {
+                GameEvent::Hit { shot, tick: hit_tick, .. } => {
                     if let Some(p) = last.projectiles.iter_mut().find(|p| p.id == *shot) {
-                        p.end_tick = p.end_tick.min(tick);
+                        p.end_tick = p.end_tick.min(tick).min(*hit_tick);
                     }
                 }
                 GameEvent::Phase { .. } => last.projectiles.clear(),

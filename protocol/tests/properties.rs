@@ -5,8 +5,8 @@ use arena_protocol::{ClientMsg, Input, MAX_CLIENT_MESSAGE_BYTES, decode, decode_
 use proptest::prelude::*;
 
 fn input() -> impl Strategy<Value = Input> {
-    (any::<u32>(), any::<[f32; 2]>(), any::<f32>(), any::<u8>())
-        .prop_map(|(seq, movement, aim, buttons)| Input { seq, movement, aim, buttons })
+    (any::<u32>(), any::<[f32; 2]>(), any::<f32>(), any::<u8>(), proptest::option::of(any::<f64>()))
+        .prop_map(|(seq, movement, aim, buttons, view_tick)| Input { seq, movement, aim, buttons, view_tick })
 }
 
 fn client_msg() -> impl Strategy<Value = ClientMsg> {

@@ -119,8 +119,9 @@ fn a_frame_that_does_not_fit_leaves_the_decoder_as_it_was() {
 #[test]
 fn hits_end_projectiles_and_phase_changes_clear_them() {
     let (_, mut decoder) = decoder_at_first_example();
-    decoder.apply_events(1236, &[GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 12 }]);
-    assert_eq!(decoder.latest().expect("state").projectiles[0].end_tick, 1236);
+    // A hit during tick 1235 (between snapshots) ends the projectile there, not at the events' tick.
+    decoder.apply_events(1236, &[GameEvent::Hit { shooter: 3, target: 7, damage: 25, shot: 12, tick: 1235 }]);
+    assert_eq!(decoder.latest().expect("state").projectiles[0].end_tick, 1235);
     decoder.apply_events(1236, &[GameEvent::Phase { phase: Phase::Results, ends_tick: 2000 }]);
     assert!(decoder.latest().expect("state").projectiles.is_empty());
 }

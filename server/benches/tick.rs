@@ -97,6 +97,8 @@ fn room_tick(c: &mut Criterion) {
     c.bench_function("room_tick_16_fighting", |b| {
         b.iter(|| {
             seq += 1;
+            // Drawn 12 ticks (200 ms) behind, as a browser over a 100 ms link: every shot is rewound.
+            let view_tick = Some(sim.tick() as f64 - 12.0);
             for (i, &ship) in ships.iter().enumerate() {
                 let angle = seq as f32 / 30.0 + i as f32;
                 sim.push_input(
@@ -106,6 +108,7 @@ fn room_tick(c: &mut Criterion) {
                         movement: [angle.cos(), angle.sin()],
                         aim: angle * 3.0,
                         buttons: Buttons::FIRE,
+                        view_tick,
                     },
                 );
             }

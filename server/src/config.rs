@@ -44,6 +44,10 @@ pub use crate::game_loop::GamePriority;
 /// Default time an empty room stays open for players to come back.
 pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 
+/// Default `--max-rewind` (see [`crate::sim::rewind::DEFAULT_MAX_REWIND`] for why; a test keeps them
+/// equal).
+pub const DEFAULT_MAX_REWIND: &str = "350ms";
+
 /// Default time a disconnected player's seat (and score) is kept for them to reconnect.
 pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
 
@@ -121,6 +125,19 @@ pub struct Args {
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     pub sim_jitter: Duration,
 
+    /// Lag compensation: test each shot against the ships as its shooter saw them (the tick its input
+    /// says it was drawing), so a shot aimed well on screen hits over a slow link. `off` tests every
+    /// shot against the present; the shooter must then lead by their delay.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub lag_compensation: Switch,
+
+    /// The furthest back a shot is tested (0s to 1s): a shooter whose whole delay (round trip plus the
+    /// client's render delay, about 100 ms) is longer gets this much and must lead by the rest. The
+    /// default covers a 200 ms round trip; a victim can be hit up to this long after reaching cover on
+    /// their own screen.
+    #[arg(long, default_value = DEFAULT_MAX_REWIND, value_parser = humantime::parse_duration)]
+    pub max_rewind: Duration,
+
     /// Largest WebSocket message a client may send, bytes (256 to 1 MiB). Enforced while reading, before
     /// a large message is buffered; a client over it is dropped with `too_large`.
     #[arg(long, default_value_t = arena_protocol::MAX_CLIENT_MESSAGE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(MIN_MESSAGE_BYTES as u64..=MAX_MESSAGE_BYTES as u64))]
@@ -181,6 +198,15 @@ pub struct Args {
     pub web: PathBuf,
 }
 
+/// A feature flag's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
 /// A flag combination that clap alone cannot reject.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -199,6 +225,12 @@ pub enum ConfigError {
     Grace {
         /// The flag.
         flag: &'static str,
+        /// Its value.
+        value: Duration,
+    },
+    /// `--max-rewind` is over its limit.
+    #[error("--max-rewind is {value:?}, over the limit of 1s")]
+    MaxRewind {
         /// Its value.
         value: Duration,
     },
@@ -230,6 +262,8 @@ pub struct Config {
     pub reconnect_grace: Duration,
     /// The map's name.
     pub map: String,
+    /// The furthest back a shot is tested; zero when lag compensation is off.
+    pub max_rewind: Duration,
     /// Simulated latency and jitter (zero = off).
     pub link: crate::conditioner::LinkConditioner,
     /// Per-client limits.
@@ -268,6 +302,9 @@ impl Config {
         {
             return Err(ConfigError::Grace { flag: "--handshake-timeout", value: args.handshake_timeout });
         }
+        if args.max_rewind > crate::sim::rewind::MAX_MAX_REWIND {
+            return Err(ConfigError::MaxRewind { value: args.max_rewind });
+        }
         let five = Duration::from_secs(5);
         if args.sim_latency > five || args.sim_jitter > five || args.sim_jitter > args.sim_latency {
             return Err(ConfigError::Conditioner);
@@ -283,6 +320,10 @@ impl Config {
             empty_room_grace: args.empty_room_grace,
             reconnect_grace: args.reconnect_grace,
             map: args.map.clone(),
+            max_rewind: match args.lag_compensation {
+                Switch::On => args.max_rewind,
+                Switch::Off => Duration::ZERO,
+            },
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             tls: args.tls_cert.clone().zip(args.tls_key.clone()),
             limits: {
@@ -336,6 +377,16 @@ mod tests {
     }
 
     #[test]
+    fn lag_compensation_is_on_up_to_250ms_unless_turned_off() {
+        assert_eq!(Config::for_tests().max_rewind, crate::sim::rewind::DEFAULT_MAX_REWIND);
+        let args = Args::parse_from(["arena-server", "--lag-compensation", "off", "--max-rewind", "400ms"]);
+        assert_eq!(Config::from_args(&args, 1).expect("valid").max_rewind, Duration::ZERO);
+        let args = Args::parse_from(["arena-server", "--max-rewind", "2s"]);
+        let err = Config::from_args(&args, 1).expect_err("accepted");
+        assert!(err.to_string().contains("--max-rewind is 2s, over the limit of 1s"), "{err}");
+    }
+
+    #[test]
     fn out_of_range_tick_rate_is_refused_by_clap() {
         for bad in ["0", "241", "fast"] {
             let err = Args::try_parse_from(["arena-server", "--tick-rate", bad]).expect_err("accepted");
@@ -358,6 +409,8 @@ mod tests {
             "--reconnect-grace",
             "--sim-latency",
             "--sim-jitter",
+            "--lag-compensation",
+            "--max-rewind",
             "--max-message-bytes",
             "--max-connections",
             "--max-connections-per-ip",

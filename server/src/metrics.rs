@@ -71,6 +71,14 @@ pub(crate) struct Metrics {
     pub(crate) inputs_applied: Counter,
     /// Inputs dropped: stale, duplicate, over a queue, or sent outside a room.
     pub(crate) inputs_discarded: Counter,
+    /// Projectiles fired.
+    pub(crate) shots: Counter,
+    /// Projectiles fired with lag compensation (a rewind).
+    pub(crate) shots_rewound: Counter,
+    /// Projectiles whose shooter's delay was over `--max-rewind`.
+    pub(crate) shots_capped: Counter,
+    /// Projectiles that hit a ship.
+    pub(crate) hits: Counter,
     disconnect_closed: Counter,
     disconnect_error: Vec<(ErrorCode, Counter)>,
 }
@@ -113,6 +121,10 @@ impl Metrics {
             bytes_in: counter("arena_bytes_in_total"),
             inputs_applied: counter("arena_inputs_applied_total"),
             inputs_discarded: counter("arena_inputs_discarded_total"),
+            shots: counter("arena_shots_total"),
+            shots_rewound: counter("arena_shots_rewound_total"),
+            shots_capped: counter("arena_shots_rewind_capped_total"),
+            hits: counter("arena_hits_total"),
             disconnect_closed: reason("closed"),
             disconnect_error,
             handle,

@@ -95,9 +95,15 @@ async fn a_panicking_room_closes_alone() {
     let mut seq = 0;
     let code = loop {
         seq += 1;
-        boom.send(&ClientMsg::Input(Input { seq, movement: [0.0, 0.0], aim: 0.0, buttons: 0 }))
-            .await
-            .expect("send");
+        boom.send(&ClientMsg::Input(Input {
+            seq,
+            movement: [0.0, 0.0],
+            aim: 0.0,
+            buttons: 0,
+            view_tick: None,
+        }))
+        .await
+        .expect("send");
         match boom.recv_timeout(Duration::from_millis(50)).await {
             Ok(Some(ServerMsg::Error { code, .. })) => break code,
             Ok(Some(_)) | Err(ClientError::Timeout(_)) => {}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arena_protocol::{ClientMsg, InputBatch, InputList, Joined, ServerMsg, Welcome};
+use arena_protocol::{ClientMsg, Input, InputBatch, InputList, Joined, ServerMsg, Welcome};
 use arena_server::conditioner::LinkConditioner;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
@@ -57,6 +57,8 @@ pub struct WindowStats {
 /// What one bot saw.
 #[derive(Debug, Clone, Default)]
 pub struct BotReport {
+    /// The bot's display name.
+    pub name: String,
     /// Whether it got into a room.
     pub connected: bool,
     /// The first error it met, if any (a failed connect, an error message, a lost connection).
@@ -79,6 +81,10 @@ pub struct BotReport {
     pub played: Duration,
     /// Ships this bot destroyed.
     pub kills: u64,
+    /// Projectiles this bot fired (seen in a snapshot or a `hit`).
+    pub shots: u64,
+    /// Of those, the ones that hit a ship.
+    pub hits: u64,
     /// Measurements inside the caller's window.
     pub window: WindowStats,
 }
@@ -99,9 +105,40 @@ impl BotReport {
     }
 }
 
+/// Gathers inputs into messages as the server asks (`welcome.input_batch` ticks to a message).
+#[derive(Debug)]
+pub struct InputBatcher {
+    len: usize,
+    inputs: InputList,
+}
+
+impl InputBatcher {
+    /// A batcher of `input_batch` inputs per message (clamped to 1..=the protocol's limit).
+    pub fn new(input_batch: u8) -> Self {
+        Self {
+            len: usize::from(input_batch).clamp(1, arena_protocol::MAX_INPUTS_PER_MESSAGE),
+            inputs: InputList::new(),
+        }
+    }
+
+    /// Adds this tick's input; gives the message to send once the batch is full.
+    pub fn push(&mut self, input: Input) -> Option<ClientMsg> {
+        let _ = self.inputs.push(input);
+        if self.inputs.as_slice().len() < self.len {
+            return None;
+        }
+        let msg = match self.inputs.as_slice() {
+            [one] => ClientMsg::Input(*one),
+            _ => ClientMsg::Inputs(InputBatch { inputs: self.inputs }),
+        };
+        self.inputs = InputList::new();
+        Some(msg)
+    }
+}
+
 /// Runs one bot to the end of its duration (or its first error).
 pub async fn run(config: BotConfig) -> BotReport {
-    let mut report = BotReport::default();
+    let mut report = BotReport { name: config.name.clone(), ..BotReport::default() };
     let request = match &config.room {
         Some(code) => ClientMsg::JoinRoom { code: code.clone() },
         None => ClientMsg::QuickPlay,
@@ -147,13 +184,16 @@ async fn play(
     let mut brain = Brain::new(config.behavior, config.seed);
     let mut seq = 0u32;
     // Inputs decided but not sent: the server asks for `input_batch` ticks' inputs per message.
-    let batch_len = usize::from(welcome.input_batch).clamp(1, arena_protocol::MAX_INPUTS_PER_MESSAGE);
-    let mut batch = InputList::new();
+    let mut batch = InputBatcher::new(welcome.input_batch);
     // Send times of recent inputs, by seq, for input-to-acknowledgement latency.
     let mut sent_at = [start; ACK_HISTORY];
     let mut last_ack = 0u32;
     let mut last_arrival: Option<Instant> = None;
     let (mut seen_in, mut seen_out) = (client.bytes_in, client.bytes_out);
+    // Projectile ids rise in a room's firing order, and one bot's shots are a cooldown apart (never two
+    // between snapshots), so counting each own id above the highest counted counts every shot once.
+    let mut last_shot = 0u32;
+    let me = welcome.player_id;
     let result = loop {
         tokio::select! {
             () = sleep_until(deadline) => break Ok(()),
@@ -169,13 +209,7 @@ async fn play(
                 let input = brain.decide(seq, view);
                 // Timed from the moment it was decided, so the batching delay counts.
                 sent_at[seq as usize % ACK_HISTORY] = Instant::now();
-                let _ = batch.push(input);
-                if batch.as_slice().len() >= batch_len {
-                    let msg = match batch.as_slice() {
-                        [one] => ClientMsg::Input(*one),
-                        _ => ClientMsg::Inputs(InputBatch { inputs: batch }),
-                    };
-                    batch = InputList::new();
+                if let Some(msg) = batch.push(input) {
                     client.send(&msg).await?;
                 }
             }
@@ -187,6 +221,12 @@ async fn play(
                 Some(ServerMsg::Snapshot(_)) => {
                     let Some(snap) = client.snapshot() else { continue };
                     let now = Instant::now();
+                    for p in &snap.projectiles {
+                        if p.owner == me && p.id > last_shot {
+                            last_shot = p.id;
+                            report.shots += 1;
+                        }
+                    }
                     report.snapshots += 1;
                     report.first_snapshot.get_or_insert((now, snap.tick));
                     report.last_snapshot = Some((now, snap.tick));
@@ -208,10 +248,16 @@ async fn play(
                 }
                 Some(ServerMsg::Events { events, .. }) => {
                     for event in events {
-                        if let arena_protocol::GameEvent::Kill { killer, .. } = event
-                            && killer == welcome.player_id
-                        {
-                            report.kills += 1;
+                        match event {
+                            arena_protocol::GameEvent::Kill { killer, .. } if killer == me => report.kills += 1,
+                            arena_protocol::GameEvent::Hit { shooter, shot, .. } if shooter == me => {
+                                report.hits += 1;
+                                if shot > last_shot {
+                                    last_shot = shot;
+                                    report.shots += 1;
+                                }
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -60,7 +60,13 @@ impl Brain {
         let wander = self.wander();
         let me = view.snapshot.and_then(|s| s.ship(view.me)).filter(|s| s.alive());
         let (Behavior::Fight, Some(me), Some(snapshot)) = (self.behavior, me, view.snapshot) else {
-            return Input { seq, movement: wander.to_array(), aim: self.heading, buttons: 0 };
+            return Input {
+                seq,
+                movement: wander.to_array(),
+                aim: self.heading,
+                buttons: 0,
+                view_tick: None,
+            };
         };
         let pos = Vec2::from_array(me.pos());
         let enemies = snapshot.ships.iter().filter(|s| s.id != view.me && s.alive());
@@ -117,7 +123,8 @@ impl Brain {
             }
             None => (self.heading, 0),
         };
-        Input { seq, movement: desired.to_array(), aim, buttons }
+        // It aims at the newest snapshot: that is the moment of the room it sees.
+        Input { seq, movement: desired.to_array(), aim, buttons, view_tick: Some(snapshot.tick as f64) }
     }
 
     fn wander(&mut self) -> Vec2 {

@@ -6,6 +6,8 @@
 //! - [`bench`]: the benchmark's measurements (`/proc`, `/metrics`, bots) and its table and plot.
 //! - [`bot`]: one bot: connect, join, send an input every tick, ping, count what arrives.
 //! - [`brain`]: what a bot does each tick (`wander` or `fight`).
+//! - [`duel`]: the lag compensation scenario's players (a strafing target, a marksman that aims at it as
+//!   the web client draws it).
 //! - [`machine`]: the CPU model, the cores, and pinning the server and the bots to disjoint cores.
 //! - [`report`]: turning many bots' counts into the summary `arena-bots` prints.
 //! - [`server`]: a server to test against on an ephemeral port: in this process ([`server::TestServer`])
@@ -18,6 +20,7 @@ pub mod bench;
 pub mod bot;
 pub mod brain;
 pub mod client;
+pub mod duel;
 pub mod http;
 pub mod machine;
 pub mod raw;

@@ -31,12 +31,32 @@ pub struct Latency {
     pub p99: f64,
 }
 
+/// One bot's aim: what it fired and what that did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Accuracy {
+    /// The bot's name.
+    pub name: String,
+    /// The room it played in.
+    pub room: Option<String>,
+    /// Projectiles fired.
+    pub shots: u64,
+    /// Of those, hits on a ship.
+    pub hits: u64,
+    /// Ships destroyed.
+    pub kills: u64,
+}
+
 /// The whole run; serialized as `arena-bots --json` prints it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
-    /// Ships destroyed by all bots together (text summary only).
-    #[serde(skip)]
+    /// Ships destroyed by all bots together.
     pub kills: u64,
+    /// Projectiles all bots fired.
+    pub shots: u64,
+    /// Of those, hits.
+    pub hits: u64,
+    /// `hits / shots` (0 without shots).
+    pub hit_rate: f64,
     /// Bots started.
     pub bots: usize,
     /// Bots that got into a room.
@@ -55,6 +75,8 @@ pub struct Summary {
     pub bytes_in_per_sec: f64,
     /// Bytes sent per bot per second (average over bots).
     pub bytes_out_per_sec: f64,
+    /// Each bot's shots, hits and kills, in bot order.
+    pub per_bot: Vec<Accuracy>,
 }
 
 /// The value at quantile `q` (0..=1) of sorted data, by nearest rank; 0 for no data.
@@ -86,8 +108,23 @@ impl Summary {
                 .collect();
             if rates.is_empty() { 0.0 } else { rates.iter().sum::<f64>() / rates.len() as f64 }
         };
+        let shots: u64 = reports.iter().map(|r| r.shots).sum();
+        let hits: u64 = reports.iter().map(|r| r.hits).sum();
         Self {
             kills: reports.iter().map(|r| r.kills).sum(),
+            shots,
+            hits,
+            hit_rate: if shots == 0 { 0.0 } else { hits as f64 / shots as f64 },
+            per_bot: reports
+                .iter()
+                .map(|r| Accuracy {
+                    name: r.name.clone(),
+                    room: r.room.clone(),
+                    shots: r.shots,
+                    hits: r.hits,
+                    kills: r.kills,
+                })
+                .collect(),
             bots: reports.len(),
             connected: connected.len(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
@@ -112,7 +149,7 @@ impl Summary {
              server ticks/s (median): {:.2}\n\
              rtt: median {:.2} ms, p99 {:.2} ms\n\
              per bot: {:.0} B/s in, {:.0} B/s out\n\
-             kills: {}\n",
+             shots: {}, hits: {} ({:.1}%), kills: {}\n",
             self.bots,
             self.connected,
             self.errors,
@@ -125,6 +162,9 @@ impl Summary {
             self.rtt_ms.p99,
             self.bytes_in_per_sec,
             self.bytes_out_per_sec,
+            self.shots,
+            self.hits,
+            self.hit_rate * 100.0,
             self.kills,
         )
     }

@@ -41,19 +41,27 @@ async fn arena_bots_fails_on_an_unknown_room() {
 }
 
 #[tokio::test]
-async fn fighting_bots_play_the_game() {
+async fn fighting_bots_play_the_game_and_report_their_aim() {
     let srv = server(&[]);
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
-        .args(["--url", &srv.ws_url(), "--count", "6", "--duration", "10s", "--behavior", "fight"])
+        .args(["--url", &srv.ws_url(), "--count", "6", "--duration", "10s", "--behavior", "fight", "--json"])
         .output()
         .await
         .expect("run arena-bots");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let kills: u64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("kills: "))
-        .and_then(|k| k.trim().parse().ok())
-        .expect("a kills line");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let count = |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key}: {v}"));
+    let (kills, shots, hits) = (count(&summary, "kills"), count(&summary, "shots"), count(&summary, "hits"));
     assert!(kills >= 1, "six fighting bots in 10 s destroyed nothing:\n{stdout}");
+    // Every kill took at least four hits (25 damage of 100 health), all of them by these bots.
+    assert!(hits >= 4 * kills && shots >= hits, "{shots} shots, {hits} hits, {kills} kills");
+    let per_bot = summary["per_bot"].as_array().expect("per_bot");
+    assert_eq!(per_bot.len(), 6);
+    assert_eq!(per_bot.iter().map(|b| count(b, "hits")).sum::<u64>(), hits);
+    assert_eq!(per_bot.iter().map(|b| count(b, "shots")).sum::<u64>(), shots);
+    assert_eq!(per_bot.iter().map(|b| count(b, "kills")).sum::<u64>(), kills);
+    assert!(per_bot.iter().all(|b| count(b, "shots") > 0 && b["name"].as_str().is_some()), "{stdout}");
+    let rate = summary["hit_rate"].as_f64().expect("hit_rate");
+    assert!((rate - hits as f64 / shots as f64).abs() < 1e-9);
 }

@@ -29,7 +29,8 @@ async fn a_flood_of_inputs_is_dropped_then_disconnected() {
     while sent_ok && start.elapsed() < Duration::from_secs(8) {
         for _ in 0..100 {
             seq += 1;
-            let input = ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0 });
+            let input =
+                ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0, view_tick: None });
             if flooder.send(&input).await.is_err() {
                 sent_ok = false;
                 break;

@@ -15,7 +15,7 @@ async fn metrics_count_what_happens() {
     let srv = server(&[]);
     let (mut a, _, _) = Client::join(&srv.ws_url(), "a", &ClientMsg::QuickPlay).await.expect("a");
     for seq in 1..=20 {
-        a.send(&ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0 }))
+        a.send(&ClientMsg::Input(Input { seq, movement: [1.0, 0.0], aim: 0.0, buttons: 0, view_tick: None }))
             .await
             .expect("send");
     }

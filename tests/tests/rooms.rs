@@ -89,7 +89,7 @@ async fn inputs_move_the_ship_and_are_acknowledged() {
     // As many as the server queues (8): more at once and it drops the oldest, so the last one's
     // acknowledgement would no longer mean that all of them moved the ship.
     for seq in 1..=8 {
-        a.send(&ClientMsg::Input(Input { seq, movement: [dir, 0.0], aim: 0.0, buttons: 0 }))
+        a.send(&ClientMsg::Input(Input { seq, movement: [dir, 0.0], aim: 0.0, buttons: 0, view_tick: None }))
             .await
             .expect("send");
     }
@@ -115,7 +115,13 @@ async fn batched_inputs_are_applied_one_per_tick_like_single_ones() {
     let dir = if start[0] < 800.0 { 1.0 } else { -1.0 };
     // Two batches of four: eight inputs, as many as the server queues.
     for first in [1, 5] {
-        let inputs = (first..first + 4).map(|seq| Input { seq, movement: [dir, 0.0], aim: 0.0, buttons: 0 });
+        let inputs = (first..first + 4).map(|seq| Input {
+            seq,
+            movement: [dir, 0.0],
+            aim: 0.0,
+            buttons: 0,
+            view_tick: None,
+        });
         a.send(&ClientMsg::Inputs(InputBatch { inputs: inputs.collect() })).await.expect("send");
     }
     let deadline = Instant::now() + Duration::from_secs(3);

@@ -1,7 +1,7 @@
 // Shared set-up for the browser tests: a real arena-server (started as a child process on an ephemeral
 // port) and real Chromium (Debian's package) driven through playwright-core.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -24,12 +24,18 @@ export function serverBinary() {
 
 /**
  * An assets folder with the shipped tuning and one open map where the two spawn points face each other
- * across the middle, so a test can move and shoot without walls in the way.
+ * across the middle, so a test can move and shoot without walls in the way. `maxHealth` changes the
+ * ships' health (so a target can take many hits without dying).
  */
-export function duelAssets() {
+export function duelAssets({ maxHealth } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "arena-assets-"));
   mkdirSync(join(dir, "maps"));
   copyFileSync(join(repo, "assets", "tuning.toml"), join(dir, "tuning.toml"));
+  if (maxHealth !== undefined) {
+    const tuning = readFileSync(join(dir, "tuning.toml"), "utf8");
+    if (!/^max_health = \d+$/m.test(tuning)) throw new Error("tuning.toml has no max_health line to change");
+    writeFileSync(join(dir, "tuning.toml"), tuning.replace(/^max_health = \d+$/m, `max_health = ${maxHealth}`));
+  }
   writeFileSync(
     join(dir, "maps", "duel.toml"),
     [

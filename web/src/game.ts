@@ -15,7 +15,7 @@ import {
   SnapshotDecoder,
   type Welcome,
 } from "./protocol";
-import { type ProjectileView, Renderer, type ShipView } from "./render";
+import { type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
 import { flightTicks, shotStep } from "./sim";
 import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
 
@@ -35,7 +35,12 @@ interface PredictedShot {
   /** Ticks it is still drawn for; 0 means its flight is over. */
   ticksLeft: number;
   confirmed: boolean;
+  /** The server's id for it, once a snapshot has shown it. */
+  id?: number;
 }
+
+/** How long a confirmed hit's marker and flash show, ms. */
+const HIT_MARKER_MS = 300;
 
 /** Most render samples kept for measuring interpolation error. */
 const ERROR_SAMPLES = 4000;
@@ -68,6 +73,14 @@ export class Game {
   /** The latest scores ([id, kills, deaths]); snapshots carry them only when they change. */
   private scores: [number, number, number][] = [];
   private lastAim = 0;
+  /** One's own hits the server confirmed: the ship hit and when the `hit` arrived. */
+  private hitMarks: { target: number; at: number }[] = [];
+  private hitsConfirmed = 0;
+  private shotsFired = 0;
+  /** The other ships as the last frame drew them (for tests that aim as a player does). */
+  private drawn: { id: number; x: number; y: number; vx: number; vy: number }[] = [];
+  /** The time of the frame being drawn (the inputs sampled in it say what it shows). */
+  private frameTime = 0;
   readonly consoleErrors: string[] = [];
 
   constructor(
@@ -204,9 +217,12 @@ export class Game {
     );
     // Predicted shots the server confirmed and then removed (a hit, a wall) go too.
     this.shots = this.shots.filter((shot) => {
-      const live = s.projectiles.some((p) => p.owner === w.player_id && p.seq === shot.seq);
-      if (live) shot.confirmed = true;
-      return live || !shot.confirmed;
+      const server = s.projectiles.find((p) => p.owner === w.player_id && p.seq === shot.seq);
+      if (server) {
+        shot.confirmed = true;
+        shot.id = server.id;
+      }
+      return server !== undefined || !shot.confirmed;
     });
   }
 
@@ -228,6 +244,12 @@ export class Game {
         if (e.phase === "results") toast("Match over");
         return;
       case "hit":
+        if (e.shooter === this.welcome?.player_id) {
+          // Confirmed: a marker and a flash on the ship hit, and the shot we drew ends.
+          this.hitsConfirmed += 1;
+          this.hitMarks.push({ target: e.target, at: performance.now() });
+          this.shots = this.shots.filter((s) => s.id !== e.shot);
+        }
         return;
     }
   }
@@ -244,7 +266,10 @@ export class Game {
     this.lastAim = aim;
     this.seq += 1;
     const firing = this.controls.firing();
+    // The moment of the room this frame draws other ships at: the server tests our shots against it.
+    const view = this.buffer?.renderTick(this.frameTime);
     const input: Input = { seq: this.seq, movement: this.controls.movement(), aim, buttons: firing ? FIRE : 0 };
+    if (view !== undefined && Number.isFinite(view)) input.view_tick = view;
     p.apply(input);
     this.outgoing.push(input);
     if (this.outgoing.length >= Math.max(1, Math.min(w.input_batch, MAX_INPUTS_PER_MESSAGE))) {
@@ -255,6 +280,7 @@ export class Game {
     const canFire = p.active && latest?.phase !== "results" && this.seq >= this.lastFireSeq + t.fire_cooldown_ticks;
     if (firing && canFire) {
       this.lastFireSeq = this.seq;
+      this.shotsFired += 1;
       // As the server's fire_weapons: the shot leaves from the ship's position after this input, and
       // its flight is known at once (walls never move): `flight_ticks` steps, or its whole lifetime.
       const [stepX, stepY] = shotStep(aim, t, 1 / w.tick_rate);
@@ -295,6 +321,7 @@ export class Game {
     const w = this.welcome;
     if (!w || !this.joined || !this.predictor || !this.buffer) return;
     const tickMs = 1000 / w.tick_rate;
+    this.frameTime = now;
     this.acc += elapsed;
     if (this.acc > 250) this.acc = tickMs; // a background tab: do not replay seconds of input
     while (this.acc >= tickMs) {
@@ -315,9 +342,16 @@ export class Game {
     const latest = buffer.latest;
     const tick = buffer.renderTick(now);
     const ships: ShipView[] = [];
+    this.hitMarks = this.hitMarks.filter((m) => now - m.at < HIT_MARKER_MS);
+    const hits: HitMarker[] = [];
+    this.drawn = [];
     for (const s of buffer.ships(tick)) {
       if (s.id === w.player_id || s.respawnTicks > 0) continue;
-      ships.push({ id: s.id, x: s.x, y: s.y, aim: s.aim, health: s.health, name: this.names.get(s.id) ?? "", me: false });
+      this.drawn.push({ id: s.id, x: s.x, y: s.y, vx: s.vx, vy: s.vy });
+      const mark = [...this.hitMarks].reverse().find((m) => m.target === s.id);
+      const age = mark ? Math.max(0, (now - mark.at) / HIT_MARKER_MS) : 1;
+      if (mark) hits.push({ x: s.x, y: s.y, age });
+      ships.push({ id: s.id, x: s.x, y: s.y, aim: s.aim, health: s.health, name: this.names.get(s.id) ?? "", me: false, flash: mark ? 0.6 * (1 - age) : 0 });
       this.remoteSamples.push({ tick, id: s.id, x: s.x, y: s.y });
     }
     if (this.remoteSamples.length > ERROR_SAMPLES) this.remoteSamples.splice(0, this.remoteSamples.length - ERROR_SAMPLES);
@@ -332,7 +366,7 @@ export class Game {
       .map((q) => ({ x: q.x, y: q.y, owner: q.owner }));
     for (const s of this.shots) projectiles.push({ x: s.x, y: s.y, owner: w.player_id });
     this.renderer.resize(j.map);
-    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0 });
+    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0, hits });
   }
 
   private updateHud(now: number): void {
@@ -393,6 +427,9 @@ export class Game {
       scores: this.scores,
       projectiles: latest?.projectiles.length ?? 0,
       predictedShots: this.shots.length,
+      shotsFired: this.shotsFired,
+      hitsConfirmed: this.hitsConfirmed,
+      drawn: this.drawn,
       ping: this.ping,
       fps: this.fps,
     };

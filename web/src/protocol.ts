@@ -136,7 +136,7 @@ export function pickupUp(bits: number, i: number): boolean {
 
 export type GameEvent =
   | { e: "kill"; killer: number; victim: number }
-  | { e: "hit"; shooter: number; target: number; damage: number; shot: number }
+  | { e: "hit"; shooter: number; target: number; damage: number; shot: number; tick: number }
   | { e: "phase"; phase: Phase; ends_tick: number }
   | { e: "join"; id: number; name: string }
   | { e: "leave"; id: number };
@@ -166,6 +166,8 @@ export interface Input {
   movement: Vec2;
   aim: number;
   buttons: number;
+  /** The server tick (fractional) this client was drawing other ships at when it sampled the input. */
+  view_tick?: number;
 }
 
 export type ClientMsg =
@@ -353,14 +355,14 @@ export class SnapshotDecoder {
     return snap;
   }
 
-  /** What events say about projectiles: a hit ends the one it names at `tick`; a phase change ends them all. */
+  /** What events say about projectiles: a hit ends the one it names at its own tick (at most `tick`, the events'); a phase change ends them all. */
   applyEvents(tick: number, events: GameEvent[]): void {
     const last = this.last;
     if (!last) return;
     for (const e of events) {
       if (e.e === "hit") {
         const p = last.projectiles.find((x) => x.id === e.shot);
-        if (p) p.endTick = Math.min(p.endTick, tick);
+        if (p) p.endTick = Math.min(p.endTick, tick, e.tick);
       } else if (e.e === "phase") {
         for (const p of last.projectiles) p.endTick = Math.min(p.endTick, tick);
         last.projectiles = [];

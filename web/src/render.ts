@@ -10,6 +10,15 @@ export interface ShipView {
   health: number;
   name: string;
   me: boolean;
+  /** 0 to 1: how bright the flash of one's own hit on this ship still is (0 = none). */
+  flash?: number;
+}
+
+/** A confirmed hit of one's own: a marker on the ship hit, fading over `age` 0 to 1. */
+export interface HitMarker {
+  x: number;
+  y: number;
+  age: number;
 }
 
 export interface ProjectileView {
@@ -25,6 +34,8 @@ export interface Frame {
   projectiles: ProjectileView[];
   /** Bit set of available pickups. */
   pickups: number;
+  /** One's own confirmed hits. */
+  hits?: HitMarker[];
 }
 
 export function colorFor(id: number): string {
@@ -130,6 +141,12 @@ export class Renderer {
         ctx.lineWidth = 3;
         ctx.stroke();
       }
+      if (s.flash) {
+        ctx.globalAlpha = s.flash;
+        ctx.fillStyle = "#ffffff";
+        ctx.fill();
+        ctx.globalAlpha = 1;
+      }
       ctx.strokeStyle = "#e6e9ef";
       ctx.lineWidth = 4;
       ctx.beginPath();
@@ -148,5 +165,21 @@ export class Renderer {
       ctx.textAlign = "center";
       ctx.fillText(s.name, s.x, s.y - r - 20);
     }
+
+    // Hit markers: a cross that opens out and fades, on the ship one's shot hit.
+    ctx.strokeStyle = "#ffffff";
+    ctx.lineWidth = 3;
+    for (const m of frame.hits ?? []) {
+      const inner = r * (0.6 + 0.6 * m.age);
+      const outer = inner + r * 0.5;
+      ctx.globalAlpha = 1 - m.age;
+      ctx.beginPath();
+      for (const [dx, dy] of [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const) {
+        ctx.moveTo(m.x + dx * inner * Math.SQRT1_2, m.y + dy * inner * Math.SQRT1_2);
+        ctx.lineTo(m.x + dx * outer * Math.SQRT1_2, m.y + dy * outer * Math.SQRT1_2);
+      }
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
   }
 }

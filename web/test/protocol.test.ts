@@ -88,7 +88,7 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
     t: "events",
     tick: 1234,
     events: [
-      { e: "hit", shooter: 3, target: 7, damage: 25, shot: 11 },
+      { e: "hit", shooter: 3, target: 7, damage: 25, shot: 11, tick: 1233 },
       { e: "kill", killer: 3, victim: 7 },
       { e: "phase", phase: "results", ends_tick: 1834 },
       { e: "join", id: 9, name: "Linus" },
@@ -304,10 +304,11 @@ test("a delta without its base is refused, and hits end projectiles", () => {
   assert.throws(() => new SnapshotDecoder(60).apply(frame("snapshot_delta")), /delta for tick 1236 against 1234/);
   const decoder = new SnapshotDecoder(60);
   const first = decoder.apply(frame("snapshot"));
-  decoder.applyEvents(1236, [{ e: "hit", shooter: 3, target: 7, damage: 25, shot: 12 }]);
-  assert.equal(first.projectiles[0]?.endTick, 1236);
+  // A hit during tick 1235, between the two snapshots: the projectile is drawn up to there, not on to 1236.
+  decoder.applyEvents(1236, [{ e: "hit", shooter: 3, target: 7, damage: 25, shot: 12, tick: 1235 }]);
+  assert.equal(first.projectiles[0]?.endTick, 1235);
   const second = decoder.apply(frame("snapshot_delta"));
-  assert.deepEqual(second.projectiles.map((p) => p.id), [13], "12 ended at 1236");
+  assert.deepEqual(second.projectiles.map((p) => p.id), [13], "12 ended at 1235");
 });
 
 test("dead reckoning rounds halves away from zero, as the server does", () => {
@@ -339,11 +340,11 @@ const CLIENT_MESSAGES: Record<string, ClientMsg> = {
   quick_play: { t: "quick_play" },
   create_room: { t: "create_room" },
   join_room: { t: "join_room", code: "KQZTR" },
-  input: { t: "input", seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
+  input: { t: "input", seq: 42, movement: [1.0, -0.5], aim: 1.5, buttons: 1, view_tick: 1228.5 },
   inputs: {
     t: "inputs",
     inputs: [
-      { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1 },
+      { seq: 43, movement: [1.0, -0.5], aim: 1.5, buttons: 1, view_tick: 1228.75 },
       { seq: 44, movement: [0.0, 1.0], aim: -0.25, buttons: 0 },
     ],
   },

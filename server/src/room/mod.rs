@@ -105,6 +105,10 @@ struct RoomMetrics {
     snapshots_dropped: metrics::Counter,
     inputs_applied: metrics::Counter,
     inputs_discarded: metrics::Counter,
+    shots: metrics::Counter,
+    shots_rewound: metrics::Counter,
+    shots_capped: metrics::Counter,
+    hits: metrics::Counter,
 }
 
 /// Queues inputs into the simulation (what [`Seats::drain_inputs`] feeds).
@@ -135,10 +139,19 @@ impl Room {
             snapshots_dropped: m.snapshots_dropped.clone(),
             inputs_applied: m.inputs_applied.clone(),
             inputs_discarded: m.inputs_discarded.clone(),
+            shots: m.shots.clone(),
+            shots_rewound: m.shots_rewound.clone(),
+            shots_capped: m.shots_capped.clone(),
+            hits: m.hits.clone(),
         };
         Self {
             map: ctx.game.map_info(),
-            sim: Simulation::new(Arc::clone(&ctx.game), ctx.config.tick_rate, spec.seed),
+            sim: Simulation::with_max_rewind(
+                Arc::clone(&ctx.game),
+                ctx.config.tick_rate,
+                spec.seed,
+                ctx.config.max_rewind,
+            ),
             seats: Seats::new(m.players.clone()),
             metrics,
             spec,
@@ -219,6 +232,13 @@ impl Room {
         }
         self.sim.step();
         self.metrics.inputs_applied.increment(self.sim.take_inputs_applied());
+        let shots = self.sim.take_shot_counts();
+        if shots != Default::default() {
+            self.metrics.shots.increment(shots.fired);
+            self.metrics.shots_rewound.increment(shots.rewound);
+            self.metrics.shots_capped.increment(shots.capped);
+            self.metrics.hits.increment(shots.hits);
+        }
         // A snapshot after every tick where floor(tick * snapshot_rate / tick_rate) steps up: exactly
         // `snapshot_rate` per second, evenly spread, whether or not the rates divide.
         let (tick, tick_rate, snapshot_rate) =

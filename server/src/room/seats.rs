@@ -322,7 +322,7 @@ mod tests {
         let mut seats = Seats::new(metrics::Gauge::noop());
         let (_a, a_inputs) = seat(&mut seats, 1);
         let (_b, b_inputs) = seat(&mut seats, 2);
-        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0 };
+        let input = Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0, view_tick: None };
         a_inputs.try_send(input).expect("room");
         a_inputs.try_send(Input { seq: 2, ..input }).expect("room");
         seats.seated[1].departure.dropped();

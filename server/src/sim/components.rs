@@ -42,7 +42,7 @@ pub struct Weapon {
 }
 
 /// A projectile in flight.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct Projectile {
     /// Id on the wire, unique in the room.
     pub id: u32,
@@ -55,6 +55,9 @@ pub struct Projectile {
     /// The first snapshot tick it is no longer in, unless it hits a ship first: after `expires_at`, or
     /// after the tick it meets a wall or the arena's edge. Clients get it once, with the projectile.
     pub ends_at: u64,
+    /// How many ticks behind the present it meets ships: how far its shooter's view was behind when it
+    /// fired (lag compensation, see [`super::rewind`]); 0 meets them where they are.
+    pub rewind: f32,
 }
 
 /// The controls in force this tick, from the last applied input. They persist while no new input
@@ -72,6 +75,8 @@ pub struct Controls {
     /// Whether that input has been acted on by the weapon already (fire is edge-free: holding fire keeps
     /// firing at the cooldown, but one input never fires twice when it is repeated for lack of a newer one).
     pub fresh: bool,
+    /// The tick the client was drawing other ships at (finite, or none).
+    pub view_tick: Option<f64>,
 }
 
 impl Controls {
@@ -84,6 +89,7 @@ impl Controls {
             buttons: input.buttons,
             seq: input.seq,
             fresh: true,
+            view_tick: input.view_tick.filter(|v| v.is_finite()),
         }
     }
 }

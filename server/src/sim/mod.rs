@@ -12,11 +12,13 @@
 //! - [`motion`]: the movement rules the web client mirrors (a ship's step, a shot's flight).
 //! - [`geometry`]: rectangles and the projectile-against-ship test.
 //! - [`spawn`]: choosing spawn points.
+//! - [`rewind`]: lag compensation: each ship's recent trail, and the rule for how far back a shot looks.
 
 pub mod components;
 pub mod geometry;
 pub mod motion;
 pub mod resources;
+pub mod rewind;
 pub mod spawn;
 pub mod systems;
 
@@ -61,9 +63,21 @@ impl std::fmt::Debug for Simulation {
 }
 
 impl Simulation {
-    /// A new, empty simulation at `tick_rate` Hz. `seed` drives every random choice.
+    /// A new, empty simulation at `tick_rate` Hz, with lag compensation up to
+    /// [`rewind::DEFAULT_MAX_REWIND`]. `seed` drives every random choice.
     pub fn new(game: Arc<GameData>, tick_rate: u16, seed: u64) -> Self {
+        Self::with_max_rewind(game, tick_rate, seed, rewind::DEFAULT_MAX_REWIND)
+    }
+
+    /// [`Simulation::new`] with shots rewound by at most `max_rewind` (zero: lag compensation off).
+    pub fn with_max_rewind(
+        game: Arc<GameData>,
+        tick_rate: u16,
+        seed: u64,
+        max_rewind: std::time::Duration,
+    ) -> Self {
         let mut world = World::new();
+        world.insert_resource(rewind::LagCompensation::new(max_rewind, tick_rate));
         world.insert_resource(Rules::new(&game, tick_rate));
         world.insert_resource(Pickups(vec![None; game.map.pickups.len()]));
         world.insert_resource(Game(game));
@@ -75,6 +89,7 @@ impl Simulation {
         world.insert_resource(Events::default());
         world.insert_resource(NextProjectileId::default());
         world.insert_resource(resources::InputsApplied::default());
+        world.insert_resource(resources::ShotCounts::default());
         world.insert_resource(ScoresSent::default());
         world.insert_resource(TickRate(u64::from(tick_rate.max(1))));
         Self { world, schedule: systems::schedule() }
@@ -111,6 +126,7 @@ impl Simulation {
             .collect();
         let game = self.world.resource::<Game>().0.clone();
         let max_health = self.world.resource::<Rules>().ship.max_health;
+        let trail = rewind::Trail::new(self.world.resource::<rewind::LagCompensation>().history_len());
         let spawn = {
             let mut rng = self.world.resource_mut::<SpawnRng>();
             spawn::farthest_spawn(&game.map.spawn_points, &enemies, &mut rng.0)
@@ -124,6 +140,7 @@ impl Simulation {
                 Weapon::default(),
                 Controls::default(),
                 InputQueue::continuing_after(last_seq),
+                trail,
             ))
             .id()
     }
@@ -160,6 +177,11 @@ impl Simulation {
     /// How many inputs the systems applied since the last call.
     pub fn take_inputs_applied(&mut self) -> u64 {
         std::mem::take(&mut self.world.resource_mut::<resources::InputsApplied>().0)
+    }
+
+    /// The shots fired and hits made since the last call.
+    pub fn take_shot_counts(&mut self) -> resources::ShotCounts {
+        std::mem::take(&mut *self.world.resource_mut::<resources::ShotCounts>())
     }
 
     /// Advances the world by one fixed tick.

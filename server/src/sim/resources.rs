@@ -113,6 +113,19 @@ pub struct Events(pub Vec<GameEvent>);
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct NextProjectileId(pub u32);
 
+/// Shots since the room last read the counts (for metrics).
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShotCounts {
+    /// Projectiles fired.
+    pub fired: u64,
+    /// Of those, fired with a rewind (lag compensation).
+    pub rewound: u64,
+    /// Of those, rewound less than their shooter's delay: it was over the cap.
+    pub capped: u64,
+    /// Projectiles that hit a ship.
+    pub hits: u64,
+}
+
 /// Inputs applied since the room last read the count (for metrics).
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct InputsApplied(pub u64);

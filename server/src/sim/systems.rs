@@ -8,9 +8,10 @@ use super::components::{Controls, Dead, Health, InputQueue, Position, Projectile
 use super::geometry::segment_hits_circle;
 use super::motion::{blocked_at, flight_ticks, step_ship};
 use super::resources::{
-    Events, FixedDt, Game, InputsApplied, MatchClock, NextProjectileId, Pickups, Rules, Scores, SpawnRng,
-    Tick,
+    Events, FixedDt, Game, InputsApplied, MatchClock, NextProjectileId, Pickups, Rules, Scores, ShotCounts,
+    SpawnRng, Tick,
 };
+use super::rewind::{LagCompensation, Trail, record_trails};
 use super::spawn::farthest_spawn;
 
 /// The phases of one tick, in order.
@@ -47,7 +48,7 @@ pub fn schedule() -> Schedule {
     schedule.add_systems((
         apply_inputs.in_set(SimSystems::Input),
         (advance_match, respawn_ships).chain().in_set(SimSystems::Flow),
-        move_ships.in_set(SimSystems::Motion),
+        (move_ships, record_trails).chain().in_set(SimSystems::Motion),
         (fire_weapons, move_projectiles).chain().in_set(SimSystems::Combat),
         collect_pickups.in_set(SimSystems::Pickups),
         advance_tick.in_set(SimSystems::Finish),
@@ -79,7 +80,10 @@ pub fn advance_match(
     mut events: ResMut<Events>,
     mut rng: ResMut<SpawnRng>,
     mut commands: Commands,
-    mut ships: Query<(Entity, &mut Position, &mut Velocity, &mut Health, &mut Weapon, Has<Dead>), With<Ship>>,
+    mut ships: Query<
+        (Entity, &mut Position, &mut Velocity, &mut Health, &mut Weapon, &mut Trail, Has<Dead>),
+        With<Ship>,
+    >,
     projectiles: Query<Entity, With<Projectile>>,
 ) {
     let now = tick.0;
@@ -107,8 +111,9 @@ pub fn advance_match(
             *score = Default::default();
         }
         let mut placed: Vec<Vec2> = Vec::with_capacity(players);
-        for (entity, mut pos, mut vel, mut health, mut weapon, dead) in &mut ships {
+        for (entity, mut pos, mut vel, mut health, mut weapon, mut trail, dead) in &mut ships {
             pos.0 = farthest_spawn(&game.0.map.spawn_points, &placed, &mut rng.0);
+            trail.jumped();
             placed.push(pos.0);
             vel.0 = Vec2::ZERO;
             health.0 = rules.ship.max_health;
@@ -127,14 +132,15 @@ pub fn respawn_ships(
     game: Res<Game>,
     mut rng: ResMut<SpawnRng>,
     mut commands: Commands,
-    mut dead: Query<(Entity, &Dead, &mut Position, &mut Velocity, &mut Health)>,
+    mut dead: Query<(Entity, &Dead, &mut Position, &mut Velocity, &mut Health, &mut Trail)>,
     alive: Query<&Position, (With<Ship>, Without<Dead>)>,
 ) {
     let enemies: Vec<Vec2> = alive.iter().map(|p| p.0).collect();
-    for (entity, dead, mut pos, mut vel, mut health) in &mut dead {
+    for (entity, dead, mut pos, mut vel, mut health, mut trail) in &mut dead {
         if dead.respawn_at > tick.0 {
             continue;
         }
+        trail.jumped();
         pos.0 = farthest_spawn(&game.0.map.spawn_points, &enemies, &mut rng.0);
         vel.0 = Vec2::ZERO;
         health.0 = rules.ship.max_health;
@@ -168,6 +174,8 @@ pub fn fire_weapons(
     game: Res<Game>,
     dt: Res<FixedDt>,
     clock: Res<MatchClock>,
+    lag: Res<LagCompensation>,
+    mut counts: ResMut<ShotCounts>,
     mut next_id: ResMut<NextProjectileId>,
     mut commands: Commands,
     mut ships: Query<(&Ship, &Controls, &Position, &mut Weapon), Without<Dead>>,
@@ -180,6 +188,10 @@ pub fn fire_weapons(
             continue;
         }
         weapon.fired(tick.0, controls.seq, rules.fire_cooldown);
+        let (rewind, capped) = lag.rewind(tick.0 + 1, controls.view_tick);
+        counts.fired += 1;
+        counts.rewound += u64::from(rewind > 0.0);
+        counts.capped += u64::from(capped);
         next_id.0 = next_id.0.wrapping_add(1);
         let velocity = Vec2::from_angle(controls.aim) * rules.projectile_speed;
         // Walls never move, so where the flight ends (short of a ship) is known now; clients are told
@@ -201,6 +213,7 @@ pub fn fire_weapons(
                 // `Tick` counts the ticks done, so this tick's snapshot is numbered `tick + 1`: a
                 // projectile stopped during the tick numbered `t` is first missing from snapshot `t + 1`.
                 ends_at: tick.0 + 1 + lifetime,
+                rewind,
             },
             Position(pos.0),
             Velocity(velocity),
@@ -211,6 +224,9 @@ pub fn fire_weapons(
 /// Flies each projectile along its path for this tick and stops it at the first thing in the way: a
 /// wall, the arena's edge, or a living ship other than its owner's (a swept test, so nothing fast slips
 /// through at a low tick rate). A hit takes health; at 0 the ship dies and its killer scores.
+///
+/// A projectile with a rewind meets each ship where it was that many ticks ago (its [`Trail`]), as
+/// its shooter saw it; a ship that was dead then, or has respawned since, is not there to be hit.
 pub fn move_projectiles(
     tick: Res<Tick>,
     rules: Res<Rules>,
@@ -218,10 +234,12 @@ pub fn move_projectiles(
     dt: Res<FixedDt>,
     mut scores: ResMut<Scores>,
     mut events: ResMut<Events>,
+    mut counts: ResMut<ShotCounts>,
     mut commands: Commands,
     mut projectiles: Query<(Entity, &Projectile, &mut Position, &Velocity), Without<Ship>>,
-    mut ships: Query<(Entity, &Ship, &Position, &mut Health), (Without<Dead>, Without<Projectile>)>,
+    mut ships: Query<(Entity, &Ship, &Position, &Trail, &mut Health), (Without<Dead>, Without<Projectile>)>,
 ) {
+    let now = tick.0 + 1;
     let map = &game.0.map;
     let pr = rules.projectile_radius;
     let hit_radius = rules.ship.radius + pr;
@@ -234,11 +252,17 @@ pub fn move_projectiles(
         let to = from + vel.0 * dt.0;
         // The earliest obstacle along the path wins.
         let mut first = blocked_at(from, to, map, pr).map(|t| (t, None));
-        for (ship_entity, ship, ship_pos, health) in &ships {
+        for (ship_entity, ship, ship_pos, trail, health) in &ships {
             if ship.player == projectile.owner || health.0 == 0 {
                 continue;
             }
-            if let Some(t) = segment_hits_circle(from, to, ship_pos.0, hit_radius)
+            let seen = if projectile.rewind > 0.0 {
+                let Some(then) = trail.at(now as f64 - f64::from(projectile.rewind)) else { continue };
+                then
+            } else {
+                ship_pos.0
+            };
+            if let Some(t) = segment_hits_circle(from, to, seen, hit_radius)
                 && first.is_none_or(|(best, _)| t < best)
             {
                 first = Some((t, Some(ship_entity)));
@@ -251,7 +275,8 @@ pub fn move_projectiles(
             }
             Some((_, Some(target))) => {
                 commands.entity(entity).despawn();
-                let Ok((_, ship, _, mut health)) = ships.get_mut(target) else { continue };
+                let Ok((_, ship, _, _, mut health)) = ships.get_mut(target) else { continue };
+                counts.hits += 1;
                 let damage = rules.damage.min(health.0);
                 health.0 -= damage;
                 events.0.push(GameEvent::Hit {
@@ -259,6 +284,7 @@ pub fn move_projectiles(
                     target: ship.player,
                     damage,
                     shot: projectile.id,
+                    tick: now,
                 });
                 if health.0 == 0 {
                     commands.entity(target).insert(Dead { respawn_at: tick.0 + rules.respawn });

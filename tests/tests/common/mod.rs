@@ -76,9 +76,15 @@ pub fn honest_player(url: String, span: Duration, rate: f64) -> JoinHandle<f64> 
         let mut seq = 0;
         while start.elapsed() < span {
             seq += 1;
-            c.send(&ClientMsg::Input(Input { seq, movement: [0.0, 0.0], aim: 0.0, buttons: 0 }))
-                .await
-                .expect("send");
+            c.send(&ClientMsg::Input(Input {
+                seq,
+                movement: [0.0, 0.0],
+                aim: 0.0,
+                buttons: 0,
+                view_tick: None,
+            }))
+            .await
+            .expect("send");
             match c.recv_timeout(Duration::from_millis(100)).await {
                 Ok(Some(ServerMsg::Snapshot(_))) => snapshots += 1,
                 Ok(Some(_)) | Err(ClientError::Timeout(_)) => {}

@@ -1,0 +1,187 @@
+//! Lag compensation: where each ship was over the last few ticks, so a shot can be tested against the
+//! ships its shooter saw.
+//!
+//! A browser draws other ships about a render delay in the past (`web/src/interpolation.ts`), and its
+//! input reaches the server half a round trip later still. Each input says which tick it was drawing
+//! (`Input::view_tick`); a projectile fired by it remembers how far that was behind the tick it was
+//! fired in (its *rewind*, at most [`LagCompensation::max_rewind_ticks`]) and, on every tick of its
+//! flight, meets the ships as they were that far back. Walls never move, so only ships are rewound.
+//!
+//! The history is a fixed ring of poses per ship ([`Trail`]), allocated when the ship spawns and
+//! overwritten in place every tick: nothing allocates on the tick path.
+
+use std::time::Duration;
+
+use bevy_ecs::prelude::*;
+use glam::Vec2;
+
+use super::components::{Dead, Position, Ship};
+use super::resources::Tick;
+
+/// The default cap on a shot's rewind (`--max-rewind`). The rewind is the shooter's whole delay: the
+/// round trip, the web client's render delay (two snapshot intervals, 67 ms at 30 Hz, plus twice the
+/// arrival jitter) and the input batching. 350 ms covers a 200 ms round trip with 20 ms of jitter
+/// each way (about 320 ms in all, measured by `arena-lagcomp`); 250 ms (Overwatch's figure, for a
+/// client that interpolates over about one tick) would cover only about a 140 ms round trip here.
+pub const DEFAULT_MAX_REWIND: Duration = Duration::from_millis(350);
+
+/// The largest `--max-rewind`: beyond a second, the victim's side of it (being hit well behind cover)
+/// outweighs the shooter's.
+pub const MAX_MAX_REWIND: Duration = Duration::from_secs(1);
+
+/// How far back the room may test shots, in ticks; 0 turns lag compensation off (every shot meets the
+/// present).
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+pub struct LagCompensation {
+    /// The most a shot is rewound, ticks (fractional).
+    pub max_rewind_ticks: f32,
+}
+
+impl LagCompensation {
+    /// A cap of `max_rewind` at `tick_rate` Hz (zero: off).
+    pub fn new(max_rewind: Duration, tick_rate: u16) -> Self {
+        Self { max_rewind_ticks: (max_rewind.as_secs_f64() * f64::from(tick_rate.max(1))) as f32 }
+    }
+
+    /// The rewind of a shot fired in tick `now` (the number of the tick being simulated) by an input
+    /// drawn at `view_tick`: how far the view was behind, capped; 0 when off, when the client sent no
+    /// view, or when its view is not behind. Also whether the cap cut it short.
+    pub fn rewind(&self, now: u64, view_tick: Option<f64>) -> (f32, bool) {
+        let Some(view) = view_tick.filter(|v| v.is_finite()) else { return (0.0, false) };
+        let max = f64::from(self.max_rewind_ticks);
+        let behind = (now as f64 - view).max(0.0);
+        if max <= 0.0 {
+            return (0.0, false);
+        }
+        (behind.min(max) as f32, behind > max)
+    }
+
+    /// The ticks of history a ship needs for this cap: the whole rewind, the tick before it (a view
+    /// between two ticks interpolates) and the present.
+    pub fn history_len(&self) -> usize {
+        self.max_rewind_ticks.max(0.0).ceil() as usize + 2
+    }
+}
+
+/// Where a ship was at the end of one tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Pose {
+    /// The tick (its snapshot number); `u64::MAX` for a slot never written.
+    tick: u64,
+    position: Vec2,
+    /// The life it was in (see [`Trail::life`]); a pose of an earlier life is not where the ship is.
+    life: u32,
+    alive: bool,
+}
+
+const EMPTY: Pose = Pose { tick: u64::MAX, position: Vec2::ZERO, life: 0, alive: false };
+
+/// A ship's recent poses, one per tick, in a ring as long as the room's rewind needs.
+#[derive(Component, Debug, Clone)]
+pub struct Trail {
+    ring: Box<[Pose]>,
+    /// Counts the ship's jumps: a respawn, or a new match placing it elsewhere. Poses from before the
+    /// last jump are of a ship that is no longer there, and cannot be hit.
+    life: u32,
+}
+
+impl Trail {
+    /// An empty trail of `len` ticks (at least 1).
+    pub fn new(len: usize) -> Self {
+        Self { ring: vec![EMPTY; len.max(1)].into_boxed_slice(), life: 0 }
+    }
+
+    /// The ship jumped (respawned, or was placed for a new match): its earlier poses no longer count.
+    pub fn jumped(&mut self) {
+        self.life = self.life.wrapping_add(1);
+    }
+
+    /// Records where the ship is at the end of `tick`.
+    pub fn record(&mut self, tick: u64, position: Vec2, alive: bool) {
+        let len = self.ring.len() as u64;
+        self.ring[(tick % len) as usize] = Pose { tick, position, life: self.life, alive };
+    }
+
+    /// The pose of `tick` when it is recorded, alive, and of the current life.
+    fn live_pose(&self, tick: u64) -> Option<Vec2> {
+        let len = self.ring.len() as u64;
+        let pose = self.ring[(tick % len) as usize];
+        (pose.tick == tick && pose.alive && pose.life == self.life).then_some(pose.position)
+    }
+
+    /// Where the ship was at the fractional tick `at` (interpolated between the two ticks around it,
+    /// as a client draws it), or `None` when it was dead then, had not spawned yet, jumped since, or
+    /// `at` is older than the trail.
+    pub fn at(&self, at: f64) -> Option<Vec2> {
+        if !at.is_finite() || at < 0.0 {
+            return None;
+        }
+        let before = at.floor() as u64;
+        let fraction = (at - before as f64) as f32;
+        let from = self.live_pose(before)?;
+        if fraction <= 0.0 {
+            return Some(from);
+        }
+        let to = self.live_pose(before + 1)?;
+        Some(from.lerp(to, fraction))
+    }
+
+    /// Bytes the trail takes on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.ring)
+    }
+}
+
+/// Records every ship's pose at the end of its move: the tick being simulated is `Tick + 1`, the
+/// number its snapshot carries, which is what a client's `view_tick` counts in.
+pub fn record_trails(tick: Res<Tick>, mut ships: Query<(&mut Trail, &Position, Has<Dead>), With<Ship>>) {
+    let now = tick.0 + 1;
+    for (mut trail, pos, dead) in &mut ships {
+        trail.record(now, pos.0, !dead);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shot_is_rewound_by_how_far_its_view_was_behind_up_to_the_cap() {
+        let lag = LagCompensation { max_rewind_ticks: 15.0 };
+        assert_eq!(lag.rewind(100, Some(90.5)), (9.5, false));
+        assert_eq!(lag.rewind(100, Some(10.0)), (15.0, true), "capped");
+        assert_eq!(lag.rewind(100, Some(120.0)), (0.0, false), "a view ahead of the present is the present");
+        assert_eq!(lag.rewind(100, None), (0.0, false));
+        assert_eq!(lag.rewind(100, Some(f64::NAN)), (0.0, false));
+        assert_eq!(LagCompensation { max_rewind_ticks: 0.0 }.rewind(100, Some(90.0)), (0.0, false), "off");
+        assert_eq!(lag.history_len(), 17);
+    }
+
+    #[test]
+    fn a_trail_interpolates_between_ticks_and_forgets_what_it_cannot_hold() {
+        let mut trail = Trail::new(4);
+        for tick in 1..=6u64 {
+            trail.record(tick, Vec2::new(tick as f32 * 10.0, 0.0), true);
+        }
+        assert_eq!(trail.at(6.0), Some(Vec2::new(60.0, 0.0)));
+        assert_eq!(trail.at(4.25), Some(Vec2::new(42.5, 0.0)));
+        assert_eq!(trail.at(3.0), Some(Vec2::new(30.0, 0.0)));
+        assert_eq!(trail.at(2.5), None, "tick 2 was overwritten");
+        assert_eq!(trail.at(6.5), None, "tick 7 is not recorded yet");
+        assert_eq!(trail.at(-1.0), None);
+    }
+
+    #[test]
+    fn a_dead_or_jumped_ship_is_not_where_its_trail_was() {
+        let mut trail = Trail::new(8);
+        trail.record(1, Vec2::ZERO, true);
+        trail.record(2, Vec2::ZERO, false);
+        trail.record(3, Vec2::ZERO, false);
+        assert_eq!(trail.at(1.0), Some(Vec2::ZERO));
+        assert_eq!(trail.at(1.5), None, "dead at tick 2");
+        trail.jumped();
+        trail.record(4, Vec2::ONE, true);
+        assert_eq!(trail.at(1.0), None, "an earlier life");
+        assert_eq!(trail.at(4.0), Some(Vec2::ONE));
+    }
+}
