@@ -8,15 +8,13 @@
 //! flight, meets the ships as they were that far back. Walls never move, so only ships are rewound.
 //!
 //! The history is a fixed ring of poses per ship ([`Trail`]), allocated when the ship spawns and
-//! overwritten in place every tick: nothing allocates on the tick path.
+//! overwritten in place every tick by the move (`systems::move_ships`): nothing allocates on the tick
+//! path.
 
 use std::time::Duration;
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
-
-use super::components::{Dead, Position, Ship};
-use super::resources::Tick;
 
 /// The default cap on a shot's rewind (`--max-rewind`). The rewind is the shooter's whole delay: the
 /// round trip, the web client's render delay (two snapshot intervals, 67 ms at 30 Hz, plus twice the
@@ -57,26 +55,28 @@ impl LagCompensation {
     }
 
     /// The ticks of history a ship needs for this cap: the whole rewind, the tick before it (a view
-    /// between two ticks interpolates) and the present.
+    /// between two ticks interpolates) and the present; rounded up to a power of two, so that finding a
+    /// tick's slot is a mask, not a division.
     pub fn history_len(&self) -> usize {
-        self.max_rewind_ticks.max(0.0).ceil() as usize + 2
+        (self.max_rewind_ticks.max(0.0).ceil() as usize + 2).next_power_of_two()
     }
 }
 
-/// Where a ship was at the end of one tick.
+/// Where a living ship was at the end of one tick (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Pose {
-    /// The tick (its snapshot number); `u64::MAX` for a slot never written.
-    tick: u64,
-    position: Vec2,
+    /// The tick (its snapshot number), truncated: a slot is rewritten every ring length of ticks, so
+    /// the low 32 bits tell its tick from any other it could hold. `u32::MAX` for a slot never written.
+    tick: u32,
     /// The life it was in (see [`Trail::life`]); a pose of an earlier life is not where the ship is.
     life: u32,
-    alive: bool,
+    position: Vec2,
 }
 
-const EMPTY: Pose = Pose { tick: u64::MAX, position: Vec2::ZERO, life: 0, alive: false };
+const EMPTY: Pose = Pose { tick: u32::MAX, life: 0, position: Vec2::ZERO };
 
-/// A ship's recent poses, one per tick, in a ring as long as the room's rewind needs.
+/// A living ship's recent poses, one per tick, in a ring as long as the room's rewind needs. A dead
+/// ship records nothing, so the ticks it was dead find no pose (or an older tick's) and cannot be hit.
 #[derive(Component, Debug, Clone)]
 pub struct Trail {
     ring: Box<[Pose]>,
@@ -86,9 +86,9 @@ pub struct Trail {
 }
 
 impl Trail {
-    /// An empty trail of `len` ticks (at least 1).
+    /// An empty trail of `len` ticks (rounded up to a power of two).
     pub fn new(len: usize) -> Self {
-        Self { ring: vec![EMPTY; len.max(1)].into_boxed_slice(), life: 0 }
+        Self { ring: vec![EMPTY; len.max(1).next_power_of_two()].into_boxed_slice(), life: 0 }
     }
 
     /// The ship jumped (respawned, or was placed for a new match): its earlier poses no longer count.
@@ -96,17 +96,20 @@ impl Trail {
         self.life = self.life.wrapping_add(1);
     }
 
-    /// Records where the ship is at the end of `tick`.
-    pub fn record(&mut self, tick: u64, position: Vec2, alive: bool) {
-        let len = self.ring.len() as u64;
-        self.ring[(tick % len) as usize] = Pose { tick, position, life: self.life, alive };
+    fn slot(&self, tick: u64) -> usize {
+        (tick as usize) & (self.ring.len() - 1)
     }
 
-    /// The pose of `tick` when it is recorded, alive, and of the current life.
+    /// Records where the (living) ship is at the end of `tick`.
+    pub fn record(&mut self, tick: u64, position: Vec2) {
+        let slot = self.slot(tick);
+        self.ring[slot] = Pose { tick: tick as u32, life: self.life, position };
+    }
+
+    /// The pose of `tick` when it is recorded and of the current life.
     fn live_pose(&self, tick: u64) -> Option<Vec2> {
-        let len = self.ring.len() as u64;
-        let pose = self.ring[(tick % len) as usize];
-        (pose.tick == tick && pose.alive && pose.life == self.life).then_some(pose.position)
+        let pose = self.ring[self.slot(tick)];
+        (pose.tick == tick as u32 && pose.life == self.life).then_some(pose.position)
     }
 
     /// Where the ship was at the fractional tick `at` (interpolated between the two ticks around it,
@@ -116,7 +119,7 @@ impl Trail {
         if !at.is_finite() || at < 0.0 {
             return None;
         }
-        let before = at.floor() as u64;
+        let before = at as u64;
         let fraction = (at - before as f64) as f32;
         let from = self.live_pose(before)?;
         if fraction <= 0.0 {
@@ -129,15 +132,6 @@ impl Trail {
     /// Bytes the trail takes on the heap.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of_val(&*self.ring)
-    }
-}
-
-/// Records every ship's pose at the end of its move: the tick being simulated is `Tick + 1`, the
-/// number its snapshot carries, which is what a client's `view_tick` counts in.
-pub fn record_trails(tick: Res<Tick>, mut ships: Query<(&mut Trail, &Position, Has<Dead>), With<Ship>>) {
-    let now = tick.0 + 1;
-    for (mut trail, pos, dead) in &mut ships {
-        trail.record(now, pos.0, !dead);
     }
 }
 
@@ -154,14 +148,18 @@ mod tests {
         assert_eq!(lag.rewind(100, None), (0.0, false));
         assert_eq!(lag.rewind(100, Some(f64::NAN)), (0.0, false));
         assert_eq!(LagCompensation { max_rewind_ticks: 0.0 }.rewind(100, Some(90.0)), (0.0, false), "off");
-        assert_eq!(lag.history_len(), 17);
+        assert_eq!(lag.history_len(), 32, "15 ticks, the one before, the present: 17, rounded up");
+        let widest = LagCompensation::new(MAX_MAX_REWIND, 240);
+        assert!(Trail::new(widest.history_len()).heap_bytes() <= 4096, "at most 4 KiB a ship at any setting");
+        let default = LagCompensation::new(DEFAULT_MAX_REWIND, 60);
+        assert_eq!(Trail::new(default.history_len()).heap_bytes(), 512);
     }
 
     #[test]
     fn a_trail_interpolates_between_ticks_and_forgets_what_it_cannot_hold() {
         let mut trail = Trail::new(4);
         for tick in 1..=6u64 {
-            trail.record(tick, Vec2::new(tick as f32 * 10.0, 0.0), true);
+            trail.record(tick, Vec2::new(tick as f32 * 10.0, 0.0));
         }
         assert_eq!(trail.at(6.0), Some(Vec2::new(60.0, 0.0)));
         assert_eq!(trail.at(4.25), Some(Vec2::new(42.5, 0.0)));
@@ -174,13 +172,12 @@ mod tests {
     #[test]
     fn a_dead_or_jumped_ship_is_not_where_its_trail_was() {
         let mut trail = Trail::new(8);
-        trail.record(1, Vec2::ZERO, true);
-        trail.record(2, Vec2::ZERO, false);
-        trail.record(3, Vec2::ZERO, false);
+        trail.record(1, Vec2::ZERO);
+        // Dead in ticks 2 and 3: nothing recorded.
         assert_eq!(trail.at(1.0), Some(Vec2::ZERO));
         assert_eq!(trail.at(1.5), None, "dead at tick 2");
         trail.jumped();
-        trail.record(4, Vec2::ONE, true);
+        trail.record(4, Vec2::ONE);
         assert_eq!(trail.at(1.0), None, "an earlier life");
         assert_eq!(trail.at(4.0), Some(Vec2::ONE));
     }

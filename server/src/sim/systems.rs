@@ -11,7 +11,7 @@ use super::resources::{
     Events, FixedDt, Game, InputsApplied, MatchClock, NextProjectileId, Pickups, Rules, Scores, ShotCounts,
     SpawnRng, Tick,
 };
-use super::rewind::{LagCompensation, Trail, record_trails};
+use super::rewind::{LagCompensation, Trail};
 use super::spawn::farthest_spawn;
 
 /// The phases of one tick, in order.
@@ -48,7 +48,7 @@ pub fn schedule() -> Schedule {
     schedule.add_systems((
         apply_inputs.in_set(SimSystems::Input),
         (advance_match, respawn_ships).chain().in_set(SimSystems::Flow),
-        (move_ships, record_trails).chain().in_set(SimSystems::Motion),
+        move_ships.in_set(SimSystems::Motion),
         (fire_weapons, move_projectiles).chain().in_set(SimSystems::Combat),
         collect_pickups.in_set(SimSystems::Pickups),
         advance_tick.in_set(SimSystems::Finish),
@@ -150,19 +150,24 @@ pub fn respawn_ships(
 
 /// Accelerates each living ship toward the velocity its controls ask for (or brakes it with friction),
 /// then moves it in sub-steps no longer than a quarter of its radius, pushing it out of walls and the
-/// arena's edges after each, so no speed at any tick rate can carry it through a wall.
+/// arena's edges after each, so no speed at any tick rate can carry it through a wall. Where it ends up
+/// goes into its [`Trail`], for shots that look back at it.
 pub fn move_ships(
+    tick: Res<Tick>,
     rules: Res<Rules>,
     game: Res<Game>,
     dt: Res<FixedDt>,
-    mut ships: Query<(&Controls, &mut Velocity, &mut Position), (With<Ship>, Without<Dead>)>,
+    mut ships: Query<(&Controls, &mut Velocity, &mut Position, &mut Trail), (With<Ship>, Without<Dead>)>,
 ) {
     let ship = rules.ship;
     let map = &game.0.map;
-    for (controls, mut vel, mut pos) in &mut ships {
+    // The tick being simulated, the number its snapshot carries (what a client's `view_tick` counts).
+    let now = tick.0 + 1;
+    for (controls, mut vel, mut pos, mut trail) in &mut ships {
         let (p, v) = step_ship(pos.0, vel.0, controls.movement, &ship, map, dt.0);
         pos.0 = p;
         vel.0 = v;
+        trail.record(now, p);
     }
 }
 
@@ -252,8 +257,16 @@ pub fn move_projectiles(
         let to = from + vel.0 * dt.0;
         // The earliest obstacle along the path wins.
         let mut first = blocked_at(from, to, map, pr).map(|t| (t, None));
+        // A ship further than this from the start of the path can meet it neither now nor where it
+        // was `rewind` ticks ago (a ship moves at most `max_speed`; a jump starts a new life, which a
+        // rewound shot does not see): most pairs are dismissed without looking into the trail.
+        let reach =
+            (to - from).length() + hit_radius + rules.ship.max_speed * 1.01 * projectile.rewind * dt.0;
         for (ship_entity, ship, ship_pos, trail, health) in &ships {
-            if ship.player == projectile.owner || health.0 == 0 {
+            if ship.player == projectile.owner
+                || health.0 == 0
+                || ship_pos.0.distance_squared(from) > reach * reach
+            {
                 continue;
             }
             let seen = if projectile.rewind > 0.0 {
