@@ -12,10 +12,13 @@
 //! - [`motion`]: the movement rules the web client mirrors (a ship's step, a shot's flight).
 //! - [`geometry`]: rectangles and the projectile-against-ship test.
 //! - [`spawn`]: choosing spawn points.
+//! - [`journal`]: every call that changes a simulation, recorded in order, and the [`journal::Replayer`]
+//!   that re-runs such a record (what replay files keep, and what proves they re-simulate exactly).
 //! - [`rewind`]: lag compensation: each ship's recent trail, and the rule for how far back a shot looks.
 
 pub mod components;
 pub mod geometry;
+pub mod journal;
 pub mod motion;
 pub mod resources;
 pub mod rewind;
@@ -51,6 +54,8 @@ struct TickRate(u64);
 pub struct Simulation {
     world: World,
     schedule: Schedule,
+    /// The calls made since the journal was last taken, when one is kept.
+    journal: Option<Vec<journal::Op>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -92,12 +97,13 @@ impl Simulation {
         world.insert_resource(resources::ShotCounts::default());
         world.insert_resource(ScoresSent::default());
         world.insert_resource(TickRate(u64::from(tick_rate.max(1))));
-        Self { world, schedule: systems::schedule() }
+        Self { world, schedule: systems::schedule(), journal: None }
     }
 
     /// A player joins (or, with `resume_after`, comes back after input `resume_after` with their score
     /// kept): a score row, a ship at the spawn point farthest from the others, and a `join` event.
     pub fn join(&mut self, player: u32, name: &str, resume_after: Option<u32>) -> Entity {
+        self.log(|| journal::Op::Join { player, name: name.to_owned(), resume_after });
         self.world.resource_mut::<Scores>().0.entry(player).or_default();
         self.push_event(GameEvent::Join { id: player, name: name.to_owned() });
         self.spawn_ship(player, resume_after.unwrap_or(0))
@@ -106,6 +112,7 @@ impl Simulation {
     /// A player is gone for good (left, or their held seat ran out): their score goes, with a `leave`
     /// event. Their ship, if they still have one, goes with [`Simulation::despawn_ship`].
     pub fn leave(&mut self, player: u32) {
+        self.log(|| journal::Op::Leave { player });
         self.world.resource_mut::<Scores>().0.remove(&player);
         self.push_event(GameEvent::Leave { id: player });
     }
@@ -148,6 +155,11 @@ impl Simulation {
     /// Removes a ship (its player left or lost the connection). Unknown entities are ignored. Returns the
     /// last input sequence number it applied.
     pub fn despawn_ship(&mut self, entity: Entity) -> u32 {
+        if self.journal.is_some()
+            && let Some(ship) = self.world.get::<Ship>(entity).copied()
+        {
+            self.log(|| journal::Op::Despawn { player: ship.player });
+        }
         let last = self.world.get::<InputQueue>(entity).map(InputQueue::last_applied).unwrap_or(0);
         if let Ok(e) = self.world.get_entity_mut(entity) {
             e.despawn();
@@ -157,6 +169,11 @@ impl Simulation {
 
     /// Queues a player's input for the ticks to come.
     pub fn push_input(&mut self, entity: Entity, input: Input) -> InputOutcome {
+        if self.journal.is_some()
+            && let Some(ship) = self.world.get::<Ship>(entity).copied()
+        {
+            self.log(|| journal::Op::Input { player: ship.player, input });
+        }
         match self.world.get_mut::<InputQueue>(entity) {
             Some(mut queue) => queue.push(input),
             None => InputOutcome::Stale,
@@ -186,11 +203,30 @@ impl Simulation {
 
     /// Advances the world by one fixed tick.
     pub fn step(&mut self) {
+        self.log(|| journal::Op::Step);
         self.schedule.run(&mut self.world);
         // Without an `App`, nothing else ages the world's record of removed components: every
         // despawned projectile would stay in it for the life of the room (about 100 KB a minute in a
         // 16-player fight).
         self.world.clear_trackers();
+    }
+
+    /// Starts keeping a journal of every call that changes the simulation (see [`journal`]).
+    pub fn keep_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the journal kept since the last call into `out` (appending); nothing when none is kept.
+    pub fn take_journal(&mut self, out: &mut Vec<journal::Op>) {
+        if let Some(journal) = &mut self.journal {
+            out.append(journal);
+        }
+    }
+
+    fn log(&mut self, op: impl FnOnce() -> journal::Op) {
+        if let Some(journal) = &mut self.journal {
+            journal.push(op());
+        }
     }
 
     /// The number of ticks simulated so far.

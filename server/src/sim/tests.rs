@@ -624,3 +624,86 @@ fn a_rewound_shot_cannot_hit_a_ship_that_has_respawned_since() {
     assert_eq!(shot_across_a_respawn(false), full - tuning().weapon.damage, "no respawn: a hit");
     assert_eq!(shot_across_a_respawn(true), full, "b respawned since the view: its old poses do not count");
 }
+
+/// A fight of four on the default map through the journaled calls only: they join, move, aim at one
+/// another (drawing the room 6 ticks late) and fire; player 2 drops at input 200 and takes its seat
+/// back at 260; player 4 leaves at 400. Returns each tick's snapshot and the journal.
+fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
+    let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+    let mut sim = Simulation::new(data, 60, 5);
+    sim.keep_journal();
+    let mut ships: Vec<(u32, Option<Entity>)> =
+        (1..=4).map(|p| (p, Some(sim.join(p, &format!("p{p}"), None)))).collect();
+    let mut held = 0;
+    let mut states = Vec::new();
+    let mut kills = 0;
+    for seq in 1..=600u32 {
+        match seq {
+            200 => held = ships[1].1.take().map_or(0, |e| sim.despawn_ship(e)),
+            260 => ships[1].1 = Some(sim.join(2, "p2", Some(held))),
+            400 => {
+                if let Some(e) = ships[3].1.take() {
+                    sim.despawn_ship(e);
+                }
+                sim.leave(4);
+            }
+            _ => {}
+        }
+        let alive: Vec<Entity> = ships.iter().filter_map(|(_, e)| *e).collect();
+        for (i, &ship) in alive.iter().enumerate() {
+            let at = sim.position(alive[(i + 1) % alive.len()]).unwrap_or_default();
+            let to = at - sim.position(ship).unwrap_or_default();
+            let angle = seq as f32 / 50.0 + i as f32;
+            let input = Input {
+                seq,
+                movement: [to.x.signum() * 0.5 + angle.cos() * 0.5, angle.sin()],
+                aim: to.y.atan2(to.x),
+                buttons: if seq % 3 == 0 { Buttons::FIRE } else { 0 },
+                view_tick: Some(sim.tick() as f64 - 6.0),
+            };
+            sim.push_input(ship, input);
+        }
+        sim.step();
+        kills += events(&mut sim).iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count();
+        states.push(snapshot(&mut sim));
+    }
+    assert!(kills > 0, "the script should make the ships fight");
+    let mut journal = Vec::new();
+    sim.take_journal(&mut journal);
+    (states, journal)
+}
+
+/// Re-runs `journal` and returns the first tick whose state differs from `states`, if any.
+fn first_difference(journal: &[super::journal::Op], states: &[Snapshot]) -> Option<u64> {
+    let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+    let mut replay = super::journal::Replayer::new(data, 60, 5, super::rewind::DEFAULT_MAX_REWIND);
+    let mut recorded = states.iter();
+    for op in journal {
+        replay.apply(op).expect("the journal re-runs");
+        if *op == super::journal::Op::Step {
+            let sim = replay.sim();
+            if Some(&snapshot(sim)) != recorded.next() {
+                return Some(sim.tick());
+            }
+        }
+    }
+    assert!(recorded.next().is_none(), "as many ticks as recorded");
+    None
+}
+
+#[test]
+fn a_journal_re_runs_bit_for_bit_and_a_changed_input_shows_at_its_tick() {
+    use super::journal::Op;
+    let (states, journal) = journaled_fight();
+    assert_eq!(journal.iter().filter(|op| **op == Op::Step).count(), 600);
+    assert_eq!(first_difference(&journal, &states), None, "the same calls make the same states");
+    // Player 1's input 300 turned by one radian: applied in tick 300, it shows there.
+    let mut tampered = journal.clone();
+    let Some(Op::Input { input, .. }) =
+        tampered.iter_mut().find(|op| matches!(op, Op::Input { player: 1, input } if input.seq == 300))
+    else {
+        panic!("no input 300 of player 1 in the journal");
+    };
+    input.aim += 1.0;
+    assert_eq!(first_difference(&tampered, &states), Some(300));
+}

@@ -1,0 +1,126 @@
+//! A simulation's journal: every call that changes it, in order (players joining and leaving, ships
+//! despawned, inputs queued, ticks stepped), so that a recording can be re-simulated bit for bit.
+//!
+//! The simulation is deterministic from its seed, its game data and these calls; the journal is what a
+//! replay file keeps to prove it (`Replayer` re-runs a journal and yields each tick's state, to compare
+//! with the states recorded). Ships are named by their player's id, not by their entity: entities are
+//! the world's own business, and a re-run makes the same ones by making the same calls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arena_protocol::{GameEvent, Input};
+use bevy_ecs::entity::Entity;
+use serde::{Deserialize, Serialize};
+
+use super::Simulation;
+use crate::assets::GameData;
+
+/// One call that changed the simulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// [`Simulation::join`].
+    Join {
+        /// The player.
+        player: u32,
+        /// Their name.
+        name: String,
+        /// The input their held seat had reached, when they came back to it.
+        resume_after: Option<u32>,
+    },
+    /// [`Simulation::leave`].
+    Leave {
+        /// The player.
+        player: u32,
+    },
+    /// [`Simulation::despawn_ship`] of this player's ship.
+    Despawn {
+        /// The player.
+        player: u32,
+    },
+    /// [`Simulation::push_input`] for this player's ship.
+    Input {
+        /// The player.
+        player: u32,
+        /// The input, as it arrived.
+        input: Input,
+    },
+    /// [`Simulation::step`]: one tick.
+    Step,
+}
+
+/// Why a journal does not re-run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// An op names a player with no ship at that point (the journal is damaged or not this one's).
+    #[error("op {index} names player {player}, who has no ship then")]
+    NoShip {
+        /// The op's position in the journal.
+        index: usize,
+        /// The player.
+        player: u32,
+    },
+}
+
+/// Re-runs a journal on a fresh simulation.
+#[derive(Debug)]
+pub struct Replayer {
+    sim: Simulation,
+    ships: HashMap<u32, Entity>,
+    index: usize,
+    events: Vec<GameEvent>,
+}
+
+impl Replayer {
+    /// A fresh simulation made as the recorded one was.
+    pub fn new(game: Arc<GameData>, tick_rate: u16, seed: u64, max_rewind: Duration) -> Self {
+        Self {
+            sim: Simulation::with_max_rewind(game, tick_rate, seed, max_rewind),
+            ships: HashMap::new(),
+            index: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Applies `op`. After a [`Op::Step`] the simulation is at the next tick (see [`Replayer::sim`]).
+    pub fn apply(&mut self, op: &Op) -> Result<(), ReplayError> {
+        let index = self.index;
+        self.index += 1;
+        let ship = |ships: &HashMap<u32, Entity>, player: u32| {
+            ships.get(&player).copied().ok_or(ReplayError::NoShip { index, player })
+        };
+        match op {
+            Op::Join { player, name, resume_after } => {
+                let entity = self.sim.join(*player, name, *resume_after);
+                self.ships.insert(*player, entity);
+            }
+            Op::Leave { player } => self.sim.leave(*player),
+            Op::Despawn { player } => {
+                let entity = ship(&self.ships, *player)?;
+                self.ships.remove(player);
+                self.sim.despawn_ship(entity);
+            }
+            Op::Input { player, input } => {
+                let entity = ship(&self.ships, *player)?;
+                self.sim.push_input(entity, *input);
+            }
+            Op::Step => {
+                self.sim.step();
+                self.sim.take_events(&mut self.events);
+            }
+        }
+        Ok(())
+    }
+
+    /// The events of the last tick stepped (joins and leaves before it included).
+    pub fn events(&self) -> &[GameEvent] {
+        &self.events
+    }
+
+    /// The simulation as re-run so far.
+    pub fn sim(&mut self) -> &mut Simulation {
+        &mut self.sim
+    }
+}
