@@ -125,7 +125,7 @@ impl Trail {
         if fraction <= 0.0 {
             return Some(from);
         }
-        let to = self.live_pose(before + 1)?;
+        let to = self.live_pose(before.checked_add(1)?)?;
         Some(from.lerp(to, fraction))
     }
 
@@ -167,6 +167,8 @@ mod tests {
         assert_eq!(trail.at(2.5), None, "tick 2 was overwritten");
         assert_eq!(trail.at(6.5), None, "tick 7 is not recorded yet");
         assert_eq!(trail.at(-1.0), None);
+        assert_eq!(trail.at(f64::MAX), None, "no overflow at the far end");
+        assert_eq!(trail.at(f64::NAN), None);
     }
 
     #[test]

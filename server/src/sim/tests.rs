@@ -522,15 +522,18 @@ mod properties {
     use super::*;
 
     fn any_input() -> impl Strategy<Value = Input> {
-        (any::<u32>(), any::<[f32; 2]>(), any::<f32>(), any::<u8>())
-            .prop_map(|(seq, movement, aim, buttons)| Input { seq, movement, aim, buttons, view_tick: None })
+        // Views anywhere: none, any f64 (NaN, infinities, far past and future), or near the present.
+        let view = prop_oneof![Just(None), any::<f64>().prop_map(Some), (-40.0f64..40.0).prop_map(Some)];
+        (any::<u32>(), any::<[f32; 2]>(), any::<f32>(), any::<u8>(), view).prop_map(
+            |(seq, movement, aim, buttons, view_tick)| Input { seq, movement, aim, buttons, view_tick },
+        )
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Whatever clients send (any floats, any sequence numbers, any buttons), no ship leaves the
-        /// arena or gets inside a wall, health stays in range, and nothing panics.
+        /// Whatever clients send (any floats, any sequence numbers, any buttons, any view of the past),
+        /// no ship leaves the arena or gets inside a wall, health stays in range, and nothing panics.
         #[test]
         fn any_inputs_keep_the_world_sane(
             inputs in proptest::collection::vec((0usize..3, any_input()), 1..300),
@@ -541,7 +544,11 @@ mod properties {
             let max_health = data.tuning.ship.max_health;
             let mut sim = Simulation::new(data.clone(), tick_rate, 1);
             let ships: Vec<Entity> = (1..=3).map(|p| sim.add_player(p)).collect();
-            for (who, input) in inputs {
+            for (who, mut input) in inputs {
+                // Near-present views are relative to now, so that shots really are rewound.
+                if let Some(v) = input.view_tick.filter(|v| v.abs() <= 40.0) {
+                    input.view_tick = Some(sim.tick() as f64 + v);
+                }
                 sim.push_input(ships[who], input);
                 sim.step();
                 for s in snapshot(&mut sim).ships {
