@@ -150,4 +150,14 @@ impl InputQueue {
     pub fn last_applied(&self) -> u32 {
         self.last_applied
     }
+
+    /// The queued inputs (oldest first), the last sequence number received and the last applied.
+    pub fn to_parts(&self) -> (Vec<Input>, u32, u32) {
+        (self.pending.iter().copied().collect(), self.last_received, self.last_applied)
+    }
+
+    /// The queue [`InputQueue::to_parts`] describes.
+    pub fn from_parts(pending: &[Input], last_received: u32, last_applied: u32) -> Self {
+        Self { pending: pending.iter().copied().collect(), last_received, last_applied }
+    }
 }

@@ -84,6 +84,17 @@ impl Replayer {
         }
     }
 
+    /// A simulation rebuilt from `state` (see [`super::capture`]), to re-run a journal that starts there.
+    pub fn from_state(
+        game: Arc<GameData>,
+        tick_rate: u16,
+        max_rewind: Duration,
+        state: &super::capture::WorldState,
+    ) -> Self {
+        let (sim, ships) = Simulation::restore(game, tick_rate, max_rewind, state);
+        Self { sim, ships: ships.into_iter().collect(), index: 0, events: Vec::new() }
+    }
+
     /// Applies `op`. After a [`Op::Step`] the simulation is at the next tick (see [`Replayer::sim`]).
     pub fn apply(&mut self, op: &Op) -> Result<(), ReplayError> {
         let index = self.index;

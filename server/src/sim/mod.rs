@@ -6,6 +6,7 @@
 //! never see a connection.
 //!
 //! # Layout
+//! - [`capture`]: the whole state as data, and a simulation rebuilt from it (where recordings start).
 //! - [`components`]: what an entity is made of (`Ship`, `Position`, `Health`, `Projectile`, ...).
 //! - [`resources`]: room-wide state (`Tick`, `Rules`, `MatchClock`, `Scores`, `Events`, ...).
 //! - [`systems`]: the per-tick systems, in `SimSystems` order.
@@ -16,6 +17,7 @@
 //!   that re-runs such a record (what replay files keep, and what proves they re-simulate exactly).
 //! - [`rewind`]: lag compensation: each ship's recent trail, and the rule for how far back a shot looks.
 
+pub mod capture;
 pub mod components;
 pub mod geometry;
 pub mod journal;

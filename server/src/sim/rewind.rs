@@ -129,6 +129,21 @@ impl Trail {
         Some(from.lerp(to, fraction))
     }
 
+    /// Each slot as `(tick, life, position)`, in slot order, and the life counter.
+    pub fn to_parts(&self) -> (Vec<(u32, u32, [f32; 2])>, u32) {
+        (self.ring.iter().map(|p| (p.tick, p.life, p.position.to_array())).collect(), self.life)
+    }
+
+    /// The trail [`Trail::to_parts`] describes (a slot count that is not a power of two is padded
+    /// with empty slots).
+    pub fn from_parts(slots: &[(u32, u32, [f32; 2])], life: u32) -> Self {
+        let mut ring = vec![EMPTY; slots.len().max(1).next_power_of_two()];
+        for (slot, &(tick, life, position)) in ring.iter_mut().zip(slots) {
+            *slot = Pose { tick, life, position: Vec2::from_array(position) };
+        }
+        Self { ring: ring.into_boxed_slice(), life }
+    }
+
     /// Bytes the trail takes on the heap.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of_val(&*self.ring)

@@ -632,9 +632,9 @@ fn a_rewound_shot_cannot_hit_a_ship_that_has_respawned_since() {
     assert_eq!(shot_across_a_respawn(true), full, "b respawned since the view: its old poses do not count");
 }
 
-/// A fight of four on the default map through the journaled calls only: they join, move, aim at one
-/// another (drawing the room 6 ticks late) and fire; player 2 drops at input 200 and takes its seat
-/// back at 260; player 4 leaves at 400. Returns each tick's snapshot and the journal.
+/// A fight of four on the default map through the journaled calls only: they join and fight (see
+/// [`fight_tick`]); player 2 drops at input 200 and takes its seat back at 260; player 4 leaves at
+/// 400. Returns each tick's snapshot and the journal.
 fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
     let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
     let mut sim = Simulation::new(data, 60, 5);
@@ -656,22 +656,8 @@ fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
             }
             _ => {}
         }
-        let alive: Vec<Entity> = ships.iter().filter_map(|(_, e)| *e).collect();
-        for (i, &ship) in alive.iter().enumerate() {
-            let at = sim.position(alive[(i + 1) % alive.len()]).unwrap_or_default();
-            let to = at - sim.position(ship).unwrap_or_default();
-            let angle = seq as f32 / 50.0 + i as f32;
-            let input = Input {
-                seq,
-                movement: [to.x.signum() * 0.5 + angle.cos() * 0.5, angle.sin()],
-                aim: to.y.atan2(to.x),
-                buttons: if seq % 3 == 0 { Buttons::FIRE } else { 0 },
-                view_tick: Some(sim.tick() as f64 - 6.0),
-            };
-            sim.push_input(ship, input);
-        }
-        sim.step();
-        kills += events(&mut sim).iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count();
+        let alive: Vec<(u32, Entity)> = ships.iter().filter_map(|(p, e)| e.map(|e| (*p, e))).collect();
+        kills += fight_tick(&mut sim, &alive, seq);
         states.push(snapshot(&mut sim));
     }
     assert!(kills > 0, "the script should make the ships fight");
@@ -713,4 +699,58 @@ fn a_journal_re_runs_bit_for_bit_and_a_changed_input_shows_at_its_tick() {
     };
     input.aim += 1.0;
     assert_eq!(first_difference(&tampered, &states), Some(300));
+}
+
+/// One tick of a scripted fight: every ship moves about, aims at the next one (drawing the room 6
+/// ticks late) and fires every third tick; then the tick is stepped. Returns the tick's kills.
+fn fight_tick(sim: &mut Simulation, ships: &[(u32, Entity)], seq: u32) -> usize {
+    for (i, &(_, ship)) in ships.iter().enumerate() {
+        let at = sim.position(ships[(i + 1) % ships.len()].1).unwrap_or_default();
+        let to = at - sim.position(ship).unwrap_or_default();
+        let angle = seq as f32 / 50.0 + i as f32;
+        let input = Input {
+            seq,
+            movement: [to.x.signum() * 0.5 + angle.cos() * 0.5, angle.sin()],
+            aim: to.y.atan2(to.x),
+            buttons: if seq.is_multiple_of(3) { Buttons::FIRE } else { 0 },
+            view_tick: Some(sim.tick() as f64 - 6.0),
+        };
+        sim.push_input(ship, input);
+    }
+    sim.step();
+    events(sim).iter().filter(|e| matches!(e, GameEvent::Kill { .. })).count()
+}
+
+#[test]
+fn two_worlds_restored_from_one_capture_go_on_identically() {
+    let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
+    let rewind = super::rewind::DEFAULT_MAX_REWIND;
+    let mut a = Simulation::new(data.clone(), 60, 9);
+    let ships: Vec<(u32, Entity)> = (1..=4).map(|p| (p, a.join(p, &format!("p{p}"), None))).collect();
+    let mut seq = 0;
+    let mut kills = 0;
+    while seq < 400 || a.capture().projectiles.is_empty() {
+        seq += 1;
+        kills += fight_tick(&mut a, &ships, seq);
+    }
+    assert!(kills > 0, "the fight before the capture should have kills");
+    let state = a.capture();
+    assert!(state.ships.iter().any(|s| !s.pending.is_empty() || s.dead_until.is_some() || s.life > 0));
+    // The capture survives MessagePack, as a recording keeps it.
+    let bytes = arena_protocol::encode(&state).expect("encode");
+    let back: super::capture::WorldState =
+        arena_protocol::codec::decode_with_limit(&bytes, usize::MAX).expect("decode");
+    assert_eq!(back, state);
+    let (mut b, b_ships) = Simulation::restore(data.clone(), 60, rewind, &back);
+    let (mut c, c_ships) = Simulation::restore(data, 60, rewind, &state);
+    assert_eq!(b.capture(), state, "a restored world is the captured one");
+    let mut later_kills = 0;
+    for _ in 0..600 {
+        seq += 1;
+        later_kills += fight_tick(&mut b, &b_ships, seq);
+        fight_tick(&mut c, &c_ships, seq);
+        assert_eq!(snapshot(&mut b), snapshot(&mut c), "tick {}", b.tick());
+    }
+    assert!(later_kills > 0, "the fight after the capture should have kills too");
+    assert_eq!(b.capture(), c.capture());
 }
