@@ -5,7 +5,8 @@
 // compensation on, and most must miss with it off (A then aims ~300 ms behind where the server tests).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { duelAssets, launchBrowser, openPage, startServer, state, waitFor } from "./harness.mjs";
+import { join } from "node:path";
+import { duelAssets, launchBrowser, openPage, saveDir, startServer, state, waitFor } from "./harness.mjs";
 
 let browser;
 
@@ -65,8 +66,14 @@ async function duel(mode) {
     // A: aim at B as drawn, led, with the button held while B is drawn crossing at full speed (not while
     // it turns), for 10 s.
     let held = false;
+    let shot = false;
     const aimAt = async () => {
       const s = await state(a.page);
+      if (!shot && s.hitsConfirmed > before.hitsConfirmed) {
+        // The hit marker and flash, for the README and for people to look at.
+        shot = true;
+        await a.page.screenshot({ path: join(saveDir(), `lagcomp-hit-${mode}.png`) });
+      }
       const target = s.drawn[0];
       const crossing = target && Math.hypot(target.vx, target.vy) >= 0.9 * maxSpeed;
       if (s.me && target) {

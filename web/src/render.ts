@@ -170,8 +170,9 @@ export class Renderer {
     ctx.strokeStyle = "#ffffff";
     ctx.lineWidth = 3;
     for (const m of frame.hits ?? []) {
-      const inner = r * (0.6 + 0.6 * m.age);
-      const outer = inner + r * 0.5;
+      // Just outside the ship, opening out as it fades.
+      const inner = r * (1.15 + 0.5 * m.age);
+      const outer = inner + r * 0.6;
       ctx.globalAlpha = 1 - m.age;
       ctx.beginPath();
       for (const [dx, dy] of [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const) {
