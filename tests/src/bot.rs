@@ -136,6 +136,37 @@ impl InputBatcher {
     }
 }
 
+/// Counts one player's shots from what the server tells it: each own projectile seen in a snapshot or
+/// in a `hit`, once. Projectile ids rise in a room's firing order, and one player's shots are a
+/// cooldown apart (never two between snapshots), so an own id above the highest seen is a new shot.
+/// Shots seen while not counting (outside a measurement window) are passed over, and so are their hits.
+#[derive(Debug, Default)]
+pub struct ShotTally {
+    last_seen: u32,
+    /// The ids of the first and the last counted shot.
+    counted: Option<(u32, u32)>,
+}
+
+impl ShotTally {
+    /// Own projectile `id` was seen; whether it is a new shot, counted.
+    pub fn shot(&mut self, id: u32, counting: bool) -> bool {
+        if id <= self.last_seen {
+            return false;
+        }
+        self.last_seen = id;
+        if counting {
+            self.counted = Some((self.counted.map_or(id, |(first, _)| first), id));
+        }
+        counting
+    }
+
+    /// Own projectile `id` hit a ship (call [`ShotTally::shot`] for it first); whether the hit counts:
+    /// its shot was counted.
+    pub fn hit_counts(&self, id: u32) -> bool {
+        self.counted.is_some_and(|(first, last)| (first..=last).contains(&id))
+    }
+}
+
 /// Runs one bot to the end of its duration (or its first error).
 pub async fn run(config: BotConfig) -> BotReport {
     let mut report = BotReport { name: config.name.clone(), ..BotReport::default() };
@@ -190,9 +221,7 @@ async fn play(
     let mut last_ack = 0u32;
     let mut last_arrival: Option<Instant> = None;
     let (mut seen_in, mut seen_out) = (client.bytes_in, client.bytes_out);
-    // Projectile ids rise in a room's firing order, and one bot's shots are a cooldown apart (never two
-    // between snapshots), so counting each own id above the highest counted counts every shot once.
-    let mut last_shot = 0u32;
+    let mut tally = ShotTally::default();
     let me = welcome.player_id;
     let result = loop {
         tokio::select! {
@@ -221,11 +250,8 @@ async fn play(
                 Some(ServerMsg::Snapshot(_)) => {
                     let Some(snap) = client.snapshot() else { continue };
                     let now = Instant::now();
-                    for p in &snap.projectiles {
-                        if p.owner == me && p.id > last_shot {
-                            last_shot = p.id;
-                            report.shots += 1;
-                        }
+                    for p in snap.projectiles.iter().filter(|p| p.owner == me) {
+                        report.shots += u64::from(tally.shot(p.id, true));
                     }
                     report.snapshots += 1;
                     report.first_snapshot.get_or_insert((now, snap.tick));
@@ -251,11 +277,8 @@ async fn play(
                         match event {
                             arena_protocol::GameEvent::Kill { killer, .. } if killer == me => report.kills += 1,
                             arena_protocol::GameEvent::Hit { shooter, shot, .. } if shooter == me => {
-                                report.hits += 1;
-                                if shot > last_shot {
-                                    last_shot = shot;
-                                    report.shots += 1;
-                                }
+                                report.shots += u64::from(tally.shot(shot, true));
+                                report.hits += u64::from(tally.hit_counts(shot));
                             }
                             _ => {}
                         }
@@ -277,4 +300,22 @@ async fn play(
     };
     report.played = start.elapsed();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shot_counts_once_and_its_hit_only_when_the_shot_was_counted() {
+        let mut tally = ShotTally::default();
+        assert!(!tally.shot(3, false), "before the window: not counted");
+        assert!(!tally.hit_counts(3));
+        assert!(tally.shot(7, true));
+        assert!(!tally.shot(7, true), "seen again in the next snapshot");
+        assert!(tally.shot(9, true), "first seen through its hit");
+        assert!(tally.hit_counts(9) && tally.hit_counts(7));
+        assert!(!tally.shot(12, false), "after the window");
+        assert!(!tally.hit_counts(12) && !tally.hit_counts(3));
+    }
 }

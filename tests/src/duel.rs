@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use crate::bot::InputBatcher;
+use crate::bot::{InputBatcher, ShotTally};
 use crate::brain::lead;
 use crate::client::{Client, ClientError};
 
@@ -335,9 +335,7 @@ async fn play(
     let flight =
         Duration::from_secs_f64(f64::from(welcome.tuning.projectile_lifetime_ticks) * tick_ms / 1000.0);
     let (count_from, count_until) = (start + config.settle, deadline - flight.min(config.duration / 2));
-    let mut last_shot = 0u32;
-    // The ids of the first and the last counted shot: ids rise in firing order.
-    let mut counted: Option<(u32, u32)> = None;
+    let mut tally = ShotTally::default();
     let ms = |at: Instant| (at - start).as_secs_f64() * 1000.0;
     loop {
         tokio::select! {
@@ -375,15 +373,8 @@ async fn play(
                     Some(ServerMsg::Snapshot(_)) => {
                         let Some(snap) = client.snapshot() else { continue };
                         buffer.push(snap, ms(now));
-                        for p in &snap.projectiles {
-                            if p.owner != me || p.id <= last_shot {
-                                continue;
-                            }
-                            last_shot = p.id;
-                            if counting {
-                                counted = Some((counted.map_or(p.id, |(first, _)| first), p.id));
-                                report.shots += 1;
-                            }
+                        for p in snap.projectiles.iter().filter(|p| p.owner == me) {
+                            report.shots += u64::from(tally.shot(p.id, counting));
                         }
                     }
                     Some(ServerMsg::Events { events, .. }) => {
@@ -392,16 +383,8 @@ async fn play(
                             if shooter != me {
                                 continue;
                             }
-                            if shot > last_shot {
-                                last_shot = shot;
-                                if counting {
-                                    counted = Some((counted.map_or(shot, |(first, _)| first), shot));
-                                    report.shots += 1;
-                                }
-                            }
-                            if counted.is_some_and(|(first, last)| (first..=last).contains(&shot)) {
-                                report.hits += 1;
-                            }
+                            report.shots += u64::from(tally.shot(shot, counting));
+                            report.hits += u64::from(tally.hit_counts(shot));
                         }
                     }
                     Some(ServerMsg::Pong { client_time, .. }) => report.rtt_ms.push(ms(now) - client_time),

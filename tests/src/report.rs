@@ -88,9 +88,15 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+/// `v`, sorted (for [`quantile`]).
+pub fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
     v
+}
+
+/// `hits / shots`, 0 without shots.
+pub fn hit_rate(hits: u64, shots: u64) -> f64 {
+    if shots == 0 { 0.0 } else { hits as f64 / shots as f64 }
 }
 
 impl Summary {
@@ -114,7 +120,7 @@ impl Summary {
             kills: reports.iter().map(|r| r.kills).sum(),
             shots,
             hits,
-            hit_rate: if shots == 0 { 0.0 } else { hits as f64 / shots as f64 },
+            hit_rate: hit_rate(hits, shots),
             per_bot: reports
                 .iter()
                 .map(|r| Accuracy {

@@ -15,7 +15,7 @@ use arena_server::conditioner::LinkConditioner;
 use arena_tests::bench::Scrape;
 use arena_tests::duel::{self, DuelConfig, DuelReport};
 use arena_tests::machine::{CpuList, Machine, Pinning};
-use arena_tests::report::quantile;
+use arena_tests::report::{hit_rate, quantile, sorted};
 use arena_tests::server::ServerProcess;
 use clap::Parser;
 use serde::Serialize;
@@ -131,13 +131,8 @@ struct Output {
     passed: bool,
 }
 
-fn rate(hits: u64, shots: u64) -> f64 {
-    if shots == 0 { 0.0 } else { hits as f64 / shots as f64 }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    quantile(&v, 0.5)
+fn median(v: Vec<f64>) -> f64 {
+    quantile(&sorted(v), 0.5)
 }
 
 #[tokio::main]
@@ -195,14 +190,14 @@ async fn main() -> anyhow::Result<()> {
             .map(|&range| {
                 let at: Vec<&DuelReport> = reports.iter().filter(|r| r.range == range).collect();
                 let (shots, hits) = (at.iter().map(|r| r.shots).sum(), at.iter().map(|r| r.hits).sum());
-                RangeResult { range, shots, hits, hit_rate: rate(hits, shots) }
+                RangeResult { range, shots, hits, hit_rate: hit_rate(hits, shots) }
             })
             .collect();
         let result = ConditionResult {
             condition,
             shots,
             hits,
-            hit_rate: rate(hits, shots),
+            hit_rate: hit_rate(hits, shots),
             share_of_h0: None,
             rtt_ms_median: median(reports.iter().flat_map(|r| r.rtt_ms.iter().copied()).collect()),
             render_delay_ms_median: median(
