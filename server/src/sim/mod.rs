@@ -157,11 +157,7 @@ impl Simulation {
     /// Removes a ship (its player left or lost the connection). Unknown entities are ignored. Returns the
     /// last input sequence number it applied.
     pub fn despawn_ship(&mut self, entity: Entity) -> u32 {
-        if self.journal.is_some()
-            && let Some(ship) = self.world.get::<Ship>(entity).copied()
-        {
-            self.log(|| journal::Op::Despawn { player: ship.player });
-        }
+        self.log_ship(entity, |player| journal::Op::Despawn { player });
         let last = self.world.get::<InputQueue>(entity).map(InputQueue::last_applied).unwrap_or(0);
         if let Ok(e) = self.world.get_entity_mut(entity) {
             e.despawn();
@@ -171,11 +167,7 @@ impl Simulation {
 
     /// Queues a player's input for the ticks to come.
     pub fn push_input(&mut self, entity: Entity, input: Input) -> InputOutcome {
-        if self.journal.is_some()
-            && let Some(ship) = self.world.get::<Ship>(entity).copied()
-        {
-            self.log(|| journal::Op::Input { player: ship.player, input });
-        }
+        self.log_ship(entity, |player| journal::Op::Input { player, input });
         match self.world.get_mut::<InputQueue>(entity) {
             Some(mut queue) => queue.push(input),
             None => InputOutcome::Stale,
@@ -228,6 +220,16 @@ impl Simulation {
     fn log(&mut self, op: impl FnOnce() -> journal::Op) {
         if let Some(journal) = &mut self.journal {
             journal.push(op());
+        }
+    }
+
+    /// [`Simulation::log`] for a call on a ship, named by its player (nothing for an entity that is no
+    /// ship: such a call changes nothing).
+    fn log_ship(&mut self, entity: Entity, op: impl FnOnce(u32) -> journal::Op) {
+        if let Some(journal) = &mut self.journal
+            && let Some(ship) = self.world.get::<Ship>(entity)
+        {
+            journal.push(op(ship.player));
         }
     }
 
