@@ -197,3 +197,66 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
         ),
     ]
 }
+
+/// A small replay: a header, a chunk with a keyframe, a delta, events and the calls of two ticks, and
+/// the end. The golden fixture `fixtures/replay.arena-replay` is these bytes.
+pub fn replay() -> crate::replay::Replay {
+    use crate::replay::{End, EndReason, FinalScore, GameSources, Header, Op, Record, Replay};
+    let messages = server_messages();
+    let message = |name: &str| {
+        let msg = messages.iter().find(|(n, _)| *n == name).map(|(_, m)| m);
+        msg.and_then(|m| crate::encode(m).ok()).unwrap_or_default()
+    };
+    let Some((_, ServerMsg::Joined(joined))) = messages.iter().find(|(n, _)| *n == "joined") else {
+        unreachable!("the examples have a joined message")
+    };
+    let input = Input { seq: 7, movement: [1.0, 0.0], aim: 0.25, buttons: 1, view_tick: Some(1232.5) };
+    Replay {
+        header: Header {
+            format: crate::replay::FORMAT_VERSION,
+            protocol: PROTOCOL_VERSION,
+            server_version: "0.1.0".into(),
+            id: "20261202-211500-k3xq9mzt".into(),
+            room: "KQZTR".into(),
+            public: true,
+            started_at_ms: 1_796_246_100_000,
+            tick_rate: 60,
+            snapshot_rate: 30,
+            max_rewind_us: 350_000,
+            seed: 99,
+            start_tick: 1230,
+            keyframe_every: 150,
+            map: joined.map.clone(),
+            tuning: tuning(),
+            game_data: GameSources {
+                tuning_toml: "# tuning.toml\n".into(),
+                map_toml: "# maps/crossroads.toml\n".into(),
+            },
+            players: joined.players.clone(),
+            state: vec![0x90],
+        },
+        records: vec![
+            Record::Tick {
+                tick: 1231,
+                ops: vec![
+                    Op::Join { player: 9, name: "Linus".into(), resume_after: Some(3) },
+                    Op::Input { player: 3, input },
+                    Op::Input { player: 7, input: Input { view_tick: None, ..input } },
+                ],
+            },
+            Record::Tick { tick: 1232, ops: vec![Op::Despawn { player: 9 }, Op::Leave { player: 9 }] },
+            Record::Snapshot { tick: 1234, keyframe: true, bytes: message("snapshot") },
+            Record::Events { tick: 1236, bytes: message("events") },
+            Record::Snapshot { tick: 1236, keyframe: false, bytes: message("snapshot_delta") },
+            Record::End(End {
+                tick: 1240,
+                reason: EndReason::Finished,
+                players: vec![
+                    FinalScore { id: 3, name: "Grace".into(), kills: 1, deaths: 0 },
+                    FinalScore { id: 7, name: "Ada".into(), kills: 0, deaths: 1 },
+                ],
+                kills: 1,
+            }),
+        ],
+    }
+}

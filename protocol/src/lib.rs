@@ -10,6 +10,7 @@
 //! - [`message`]: the messages themselves ([`ClientMsg`], [`ServerMsg`]) and the records they carry.
 //! - [`snapshot`]: room state ([`Snapshot`]) and its keyframe and delta encoding ([`SnapshotFrame`]),
 //!   with the [`SnapshotDecoder`] clients rebuild it with.
+//! - [`replay`]: the replay file format (one recorded match), its writer and reader.
 //! - [`codec`]: [`encode`] / [`decode`] for both directions, the size limit, and [`DecodeError`].
 //! - [`examples`]: one canonical example of every message, used for the golden fixtures and round-trip
 //!   tests on both the Rust and the JS side.
@@ -17,6 +18,7 @@
 pub mod codec;
 pub mod examples;
 pub mod message;
+pub mod replay;
 pub mod snapshot;
 
 pub use codec::{DecodeError, EncodeError, decode, decode_client, decode_server, encode, encode_into};

@@ -15,7 +15,7 @@ use arena_protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, encode, examples};
 use serde::Serialize;
 
 /// Fixture files other tests own.
-const OTHER_FIXTURES: [&str; 2] = ["motion.json", "limits.json"];
+const OTHER_FIXTURES: [&str; 4] = ["motion.json", "limits.json", "replay.arena-replay", "replay.json"];
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -72,6 +72,8 @@ pub struct GameData {
     pub map: Map,
     /// The tuning.
     pub tuning: Tuning,
+    /// The files they were read from, as text (what a replay carries to be re-simulated anywhere).
+    pub sources: arena_protocol::replay::GameSources,
 }
 
 /// A validated map.
@@ -192,7 +194,7 @@ impl GameData {
     /// Loads `tuning.toml` and `maps/<map>.toml` from the assets folder and validates them together.
     pub fn load(dir: &Path, map: &str) -> Result<Self, AssetsError> {
         let tuning_path = dir.join(TUNING_FILE);
-        let tuning = Tuning::parse(&read(&tuning_path)?, &tuning_path)?;
+        let tuning_toml = read(&tuning_path)?;
         let maps = dir.join(MAPS_DIR);
         let valid_name =
             !map.is_empty() && map.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -204,8 +206,21 @@ impl GameData {
                 available: available_maps(&maps),
             });
         }
-        let map = Map::parse(map, &read(&map_path)?, &map_path, &tuning)?;
-        Ok(Self { map, tuning })
+        Self::from_sources(map, tuning_toml, read(&map_path)?, &tuning_path, &map_path)
+    }
+
+    /// Parses and validates game data from the texts of its files (`tuning_path` and `map_path` name
+    /// them in errors).
+    pub fn from_sources(
+        map: &str,
+        tuning_toml: String,
+        map_toml: String,
+        tuning_path: &Path,
+        map_path: &Path,
+    ) -> Result<Self, AssetsError> {
+        let tuning = Tuning::parse(&tuning_toml, tuning_path)?;
+        let map = Map::parse(map, &map_toml, map_path, &tuning)?;
+        Ok(Self { map, tuning, sources: arena_protocol::replay::GameSources { tuning_toml, map_toml } })
     }
 
     /// The rules clients need for prediction, in ticks of `tick_rate`.

@@ -138,6 +138,20 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_MAX_REWIND, value_parser = humantime::parse_duration)]
     pub max_rewind: Duration,
 
+    /// Where every match is recorded (from its start to its results), to be watched again at
+    /// `#replay/ID` and checked with `arena-replay verify`: a folder, created when the first match is
+    /// saved, or `off`.
+    #[arg(long, default_value = crate::replays::DEFAULT_DIR, value_name = "DIR|off")]
+    pub replays: String,
+
+    /// The most bytes of replays kept (e.g. `500MiB`, `2GB`); the oldest are removed first.
+    #[arg(long, default_value = crate::replays::DEFAULT_MAX_BYTES, value_parser = parse_bytes)]
+    pub replay_max_bytes: u64,
+
+    /// The most replays kept; the oldest are removed first.
+    #[arg(long, default_value_t = crate::replays::DEFAULT_MAX_FILES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub replay_max_files: usize,
+
     /// Largest WebSocket message a client may send, bytes (256 to 1 MiB). Enforced while reading, before
     /// a large message is buffered; a client over it is dropped with `too_large`.
     #[arg(long, default_value_t = arena_protocol::MAX_CLIENT_MESSAGE_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(MIN_MESSAGE_BYTES as u64..=MAX_MESSAGE_BYTES as u64))]
@@ -239,6 +253,13 @@ pub enum ConfigError {
     Conditioner,
 }
 
+/// A size such as `1GiB`, `500MB` or `1048576`.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("not a size ({e}); try 500MiB or 2GB"))
+}
+
 /// The validated server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -264,6 +285,8 @@ pub struct Config {
     pub map: String,
     /// The furthest back a shot is tested; zero when lag compensation is off.
     pub max_rewind: Duration,
+    /// Where matches are recorded; `None` when off.
+    pub replays: Option<crate::replays::ReplayConfig>,
     /// Simulated latency and jitter (zero = off).
     pub link: crate::conditioner::LinkConditioner,
     /// Per-client limits.
@@ -324,6 +347,11 @@ impl Config {
                 Switch::On => args.max_rewind,
                 Switch::Off => Duration::ZERO,
             },
+            replays: (args.replays != "off").then(|| crate::replays::ReplayConfig {
+                dir: PathBuf::from(&args.replays),
+                max_bytes: args.replay_max_bytes,
+                max_files: args.replay_max_files,
+            }),
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             tls: args.tls_cert.clone().zip(args.tls_key.clone()),
             limits: {
@@ -348,7 +376,7 @@ impl Config {
 
     /// A configuration with every default, for tests.
     pub fn for_tests() -> Self {
-        let args = Args::parse_from(["arena-server"]);
+        let args = Args::parse_from(["arena-server", "--replays", "off"]);
         Self::from_args(&args, 1).unwrap_or_else(|e| unreachable!("defaults are valid: {e}"))
     }
 
@@ -411,6 +439,9 @@ mod tests {
             "--sim-jitter",
             "--lag-compensation",
             "--max-rewind",
+            "--replays",
+            "--replay-max-bytes",
+            "--replay-max-files",
             "--max-message-bytes",
             "--max-connections",
             "--max-connections-per-ip",

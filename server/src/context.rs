@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::game_loop::GameLoops;
 use crate::ids::{Membership, PlayerId};
 use crate::metrics::Metrics;
+use crate::replays::ReplayStore;
 
 /// The server-wide context.
 #[derive(Debug)]
@@ -34,6 +35,8 @@ pub(crate) struct ServerContext {
     pub(crate) tasks: TaskTracker,
     /// Where rooms run.
     pub(crate) game_loops: GameLoops,
+    /// Recorded matches; `None` when `--replays off`.
+    pub(crate) replays: Option<Arc<ReplayStore>>,
     started: Instant,
     next_player: AtomicU32,
     next_membership: AtomicU64,
@@ -51,7 +54,9 @@ impl ServerContext {
         tasks: TaskTracker,
         game_loops: GameLoops,
     ) -> Self {
+        let replays = config.replays.clone().map(|c| Arc::new(ReplayStore::open(c, Arc::clone(&metrics))));
         Self {
+            replays,
             tuning: game.tuning_info(config.tick_rate),
             config,
             game,

@@ -6,19 +6,21 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::services::ServeDir;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
 use tracing::debug;
 
 use crate::connection;
 use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
 use crate::lobby::{Lobby, RoomListing};
+use crate::replays::recorder::valid_id;
 
 /// Read buffer of each WebSocket: the most one read takes from the socket (a message may span several
 /// reads). Small, because client messages are tiny and tungstenite zeroes this much before every read
@@ -47,13 +49,15 @@ pub(crate) struct AppState {
     pub(crate) tasks: TaskTracker,
 }
 
-/// The server's routes: `/ws`, `/api/rooms`, `/healthz`, `/metrics`, and the web client for everything
-/// else.
+/// The server's routes: `/ws`, `/api/rooms`, `/api/replays`, `/replays/ID`, `/healthz`, `/metrics`,
+/// and the web client for everything else.
 pub(crate) fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.ctx.config.web).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/rooms", get(list_rooms))
+        .route("/api/replays", get(list_replays))
+        .route("/replays/{id}", get(replay_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback_service(web)
@@ -109,6 +113,43 @@ async fn upgrade(
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.ctx.metrics.render())
+}
+
+/// The public replays, newest first; 404 when the server records none.
+async fn list_replays(State(state): State<AppState>) -> Response {
+    match &state.ctx.replays {
+        Some(store) => Json(store.public()).into_response(),
+        None => (StatusCode::NOT_FOUND, "this server does not record replays (it runs with --replays off)\n")
+            .into_response(),
+    }
+}
+
+/// A replay file, by id. Files never change once saved, so they may be cached for good.
+async fn replay_file(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let id = id.strip_suffix(".arena-replay").unwrap_or(&id);
+    let path = state.ctx.replays.as_ref().filter(|_| valid_id(id)).and_then(|store| store.path_of(id));
+    let Some(path) = path else {
+        let id: String = id.chars().take(64).collect();
+        return (StatusCode::NOT_FOUND, format!("no replay {id:?} on this server (it may have been removed to keep within the replay limits)\n"))
+            .into_response();
+    };
+    // An unknown extension: served as application/octet-stream, with ranges and conditional requests.
+    match ServeFile::new(path).oneshot(request).await {
+        Ok(mut response) => {
+            if response.status().is_success() {
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
+            }
+            response.into_response()
+        }
+        Err(never) => match never {},
+    }
 }
 
 async fn list_rooms(State(state): State<AppState>) -> Json<Vec<RoomListing>> {

@@ -19,6 +19,7 @@
 //! - [`limits`]: connection caps, message rate, idle time and origin checks.
 //! - [`lobby`]: the rooms, seat reservations and held seats.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
+//! - [`replays`]: recorded matches: each room's recorder, the writer, the folder and its limits.
 //! - [`room`]: a room's task: the fixed-tick loop, its seats, and the snapshot broadcast.
 //! - [`game_loop`]: the threads rooms run on, apart from the connections' runtime.
 //! - [`tls`]: HTTPS and `wss://` with rustls, from `--tls-cert` and `--tls-key`.
@@ -37,6 +38,7 @@ mod listener;
 mod lobby;
 mod metrics;
 mod outbox;
+pub mod replays;
 mod room;
 pub mod sim;
 pub mod tls;

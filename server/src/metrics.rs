@@ -79,6 +79,16 @@ pub(crate) struct Metrics {
     pub(crate) shots_capped: Counter,
     /// Projectiles that hit a ship.
     pub(crate) hits: Counter,
+    /// Matches whose replay was written whole.
+    pub(crate) replays_saved: Counter,
+    /// Matches whose recording was given up because the writer fell behind (a slow disk).
+    pub(crate) replays_dropped: Counter,
+    /// Replays that could not be written (a full or read-only disk, say).
+    pub(crate) replay_write_errors: Counter,
+    /// Bytes of replay files written.
+    pub(crate) replay_bytes: Counter,
+    /// Replay files removed to keep within `--replay-max-bytes` and `--replay-max-files`.
+    pub(crate) replays_removed: Counter,
     disconnect_closed: Counter,
     disconnect_error: Vec<(ErrorCode, Counter)>,
 }
@@ -125,6 +135,11 @@ impl Metrics {
             shots_rewound: counter("arena_shots_rewound_total"),
             shots_capped: counter("arena_shots_rewind_capped_total"),
             hits: counter("arena_hits_total"),
+            replays_saved: counter("arena_replays_saved_total"),
+            replays_dropped: counter("arena_replays_dropped_total"),
+            replay_write_errors: counter("arena_replay_write_errors_total"),
+            replay_bytes: counter("arena_replay_bytes_total"),
+            replays_removed: counter("arena_replays_removed_total"),
             disconnect_closed: reason("closed"),
             disconnect_error,
             handle,

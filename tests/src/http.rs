@@ -12,6 +12,8 @@ pub struct Response {
     pub status: u16,
     /// The body as text.
     pub body: String,
+    /// The body's bytes as sent (not de-chunked): for binary bodies, which are sent with a length.
+    pub bytes: Vec<u8>,
 }
 
 /// Fetches `path` from `addr` with `Connection: close` and reads the whole response.
@@ -27,7 +29,8 @@ pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
     let body = if chunked { dechunk(body) } else { body.to_owned() };
-    Ok(Response { status, body })
+    let start = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+    Ok(Response { status, body, bytes: raw[start..].to_vec() })
 }
 
 fn dechunk(mut rest: &str) -> String {

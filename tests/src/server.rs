@@ -32,10 +32,13 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server on `127.0.0.1:0` with `--seed 1` and the given flags (as `arena-server` takes
-    /// them), and returns once it listens.
+    /// them; `--replays off` unless they say otherwise), and returns once it listens.
     pub fn start(flags: &[&str]) -> anyhow::Result<Self> {
-        let argv =
-            ["arena-server", "--addr", "127.0.0.1:0", "--seed", "1"].into_iter().chain(flags.iter().copied());
+        let mut argv: Vec<&str> = vec!["arena-server", "--addr", "127.0.0.1:0", "--seed", "1"];
+        if !names_replays(flags) {
+            argv.extend(REPLAYS_OFF);
+        }
+        argv.extend(flags);
         let args = Args::try_parse_from(argv)?;
         let config = Config::from_args(&args, 1)?;
         let listener = std::net::TcpListener::bind(args.addr)?;
@@ -82,6 +85,15 @@ impl Drop for TestServer {
     }
 }
 
+/// What test servers get unless their flags name a replay folder: a test's matches are not kept in the
+/// checkout.
+const REPLAYS_OFF: [&str; 2] = ["--replays", "off"];
+
+/// Whether `flags` say where replays go.
+fn names_replays(flags: &[&str]) -> bool {
+    flags.iter().any(|f| *f == "--replays" || f.starts_with("--replays="))
+}
+
 /// A running `arena-server` process.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -96,17 +108,23 @@ pub fn server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("ARENA_SERVER_BIN") {
         return path.into();
     }
+    sibling_binary("arena-server")
+}
+
+/// A binary of this workspace beside the running test's target folder (`cargo build --bins` first).
+pub fn sibling_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/deps/<test> or target/<profile>/<bin>
     let mut dir = exe.parent().map(PathBuf::from).unwrap_or_default();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    dir.join("arena-server")
+    dir.join(name)
 }
 
 impl ServerProcess {
-    /// Starts `bin` on `127.0.0.1:0` with `--seed 1` and extra flags, and waits until it listens.
+    /// Starts `bin` on `127.0.0.1:0` with `--seed 1` and extra flags (`--replays off` unless they say
+    /// otherwise), and waits until it listens.
     pub fn start_with(bin: &std::path::Path, args: &[&str]) -> std::io::Result<Self> {
         Self::start_with_env(bin, args, &[])
     }
@@ -125,6 +143,7 @@ impl ServerProcess {
         }
         let mut child = Command::new(bin)
             .args(["--addr", "127.0.0.1:0", "--seed", "1"])
+            .args(if names_replays(args) { &[][..] } else { &REPLAYS_OFF[..] })
             .args(args)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .envs(env.iter().copied())

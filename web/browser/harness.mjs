@@ -52,7 +52,9 @@ export function duelAssets({ maxHealth } = {}) {
 
 /** Starts the server with extra flags; resolves to { url, stop }. */
 export async function startServer(args = []) {
-  const child = spawn(serverBinary(), ["--addr", "127.0.0.1:0", "--seed", "1", ...args], {
+  // Replays stay out of the checkout unless a test asks for them.
+  const replays = args.includes("--replays") ? [] : ["--replays", "off"];
+  const child = spawn(serverBinary(), ["--addr", "127.0.0.1:0", "--seed", "1", ...replays, ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
     stdio: ["ignore", "pipe", "inherit"],
   });

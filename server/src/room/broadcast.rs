@@ -48,6 +48,11 @@ impl Broadcast {
         }
     }
 
+    /// The events [`Broadcast::events`] last encoded (empty when there were none).
+    pub(crate) fn last_events(&self) -> &[GameEvent] {
+        &self.events
+    }
+
     /// Drops the events since the last snapshot (no one is seated to get them).
     pub(crate) fn discard_events(&mut self, sim: &mut Simulation) {
         sim.take_events(&mut self.events);

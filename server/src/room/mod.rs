@@ -21,7 +21,8 @@ mod seats;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_protocol::{Input, Joined, MapInfo, ServerMsg};
+use arena_protocol::replay::{EndReason, Header, Op};
+use arena_protocol::{Input, Joined, MapInfo, Phase, ServerMsg};
 use bevy_ecs::entity::Entity;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
@@ -30,8 +31,9 @@ use tracing::{debug, info, warn};
 
 use crate::context::ServerContext;
 use crate::ids::{PlayerId, RoomCode};
+use crate::replays::recorder::{self, KEYFRAME_SECONDS, Recorder};
 use crate::sim::{InputOutcome, Simulation};
-use broadcast::Broadcast;
+pub(crate) use broadcast::Broadcast;
 use clock::TickClock;
 use seats::{Away, Gone, InputSink, Seats};
 pub(crate) use seats::{Departure, JoinRequest, SLOW_CLIENT_GRACE};
@@ -92,6 +94,10 @@ pub(crate) struct Room {
     /// Reused every tick: seats whose connection went, and held seats that ran out.
     gone: Vec<Gone>,
     expired: Vec<PlayerId>,
+    /// The match being recorded, when replays are on and a match is on.
+    recording: Option<Recorder>,
+    /// Reused every tick: the calls journaled for the recording.
+    journal: Vec<Op>,
 }
 
 /// The metric handles a room updates (cheap clones of the server's).
@@ -161,6 +167,8 @@ impl Room {
             broadcast: Broadcast::default(),
             gone: Vec::new(),
             expired: Vec::new(),
+            recording: None,
+            journal: Vec::new(),
         }
     }
 
@@ -216,6 +224,7 @@ impl Room {
                 empty_since = None;
             }
         }
+        self.stop_recording(EndReason::Closed);
         debug!(room = %self.spec.code, "room task ended");
     }
 
@@ -230,7 +239,11 @@ impl Room {
         if self.seats.away.iter().any(|a| a.ask_at <= now) {
             self.expire_holds(now);
         }
+        let phase_before = self.sim.phase();
         self.sim.step();
+        if self.ctx.replays.is_some() {
+            self.record_tick(phase_before);
+        }
         self.metrics.inputs_applied.increment(self.sim.take_inputs_applied());
         let shots = self.sim.take_shot_counts();
         if shots != Default::default() {
@@ -313,11 +326,100 @@ impl Room {
         }
     }
 
+    /// Records the tick just stepped, and starts and ends recordings with the matches: a match is
+    /// recorded from the tick it starts to the end of its results (or until it is abandoned).
+    fn record_tick(&mut self, before: Phase) {
+        let tick = self.sim.tick();
+        if let Some(recording) = &mut self.recording {
+            self.journal.clear();
+            self.sim.take_journal(&mut self.journal);
+            recording.tick(tick, &self.journal);
+        }
+        match (before, self.sim.phase()) {
+            (Phase::Playing, Phase::Warmup) => self.stop_recording(EndReason::Abandoned),
+            (Phase::Results, Phase::Warmup) => self.stop_recording(EndReason::Finished),
+            (Phase::Results, Phase::Playing) => {
+                self.stop_recording(EndReason::Finished);
+                self.start_recording();
+            }
+            (Phase::Warmup, Phase::Playing) => self.start_recording(),
+            _ => {}
+        }
+    }
+
+    /// Starts recording the match that starts now. The room continues from a simulation rebuilt
+    /// from its own capture (see [`crate::sim::capture`] for why), the capture goes in the header, and
+    /// every call from now on is journaled.
+    fn start_recording(&mut self) {
+        let Some(store) = &self.ctx.replays else { return };
+        let config = &self.ctx.config;
+        let state = self.sim.capture();
+        let encoded = match arena_protocol::encode(&state) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                warn!(room = %self.spec.code, %err, "could not capture the room; this match is not recorded");
+                return;
+            }
+        };
+        let (sim, ships) =
+            Simulation::restore(Arc::clone(&self.ctx.game), config.tick_rate, config.max_rewind, &state);
+        self.sim = sim;
+        for seat in &mut self.seats.seated {
+            if let Ok(i) = ships.binary_search_by_key(&seat.player.get(), |(player, _)| *player) {
+                seat.entity = ships[i].1;
+            }
+        }
+        self.sim.keep_journal();
+        let started = std::time::SystemTime::now();
+        let header = Header {
+            format: arena_protocol::replay::FORMAT_VERSION,
+            protocol: arena_protocol::PROTOCOL_VERSION,
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            id: recorder::new_id(started),
+            room: self.spec.code.to_string(),
+            public: self.spec.public,
+            started_at_ms: started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.snapshot_rate,
+            max_rewind_us: u64::try_from(config.max_rewind.as_micros()).unwrap_or(u64::MAX),
+            seed: self.spec.seed,
+            start_tick: state.tick,
+            keyframe_every: KEYFRAME_SECONDS.saturating_mul(config.snapshot_rate),
+            map: self.map.clone(),
+            tuning: self.ctx.tuning,
+            game_data: self.ctx.game.sources.clone(),
+            players: self.seats.roster(),
+            state: encoded,
+        };
+        let recording = Recorder::start(store, header, &self.ctx.tasks);
+        debug!(room = %self.spec.code, id = recording.id(), "recording the match");
+        self.recording = Some(recording);
+    }
+
+    /// Ends the recording, if there is one, after the tick just stepped.
+    fn stop_recording(&mut self, reason: EndReason) {
+        let Some(recording) = self.recording.take() else { return };
+        self.sim.stop_journal();
+        let id = recording.id().to_owned();
+        if recording.finish(self.sim.tick(), reason).is_err() {
+            self.recording_dropped(&id);
+        }
+    }
+
+    fn recording_dropped(&mut self, id: &str) {
+        warn!(room = %self.spec.code, id, "the replay writer fell behind; this match is not recorded");
+        self.ctx.metrics.replays_dropped.increment(1);
+        self.recording = None;
+        self.sim.stop_journal();
+    }
+
     /// Sends every player the events since the last snapshot (reliable, first) and the snapshot
-    /// (latest wins).
+    /// (latest wins), and records them.
     fn broadcast(&mut self) {
         let code = self.spec.code;
-        if self.seats.seated.is_empty() {
+        if self.seats.seated.is_empty() && self.recording.is_none() {
             // Nobody to tell: the events go unencoded (as the snapshot does).
             self.broadcast.discard_events(&mut self.sim);
             return;
@@ -330,6 +432,13 @@ impl Room {
         let tick = self.sim.tick();
         let replaced = self.seats.deliver(code, tick, events.as_ref(), snapshot.as_ref(), slow_limit);
         self.metrics.snapshots_dropped.increment(replaced);
+        if let (Some(recording), Some(snapshot)) = (&mut self.recording, &snapshot) {
+            let events = events.as_deref().map(|bytes| (self.broadcast.last_events(), bytes));
+            if recording.broadcast(tick, events, snapshot).is_err() {
+                let id = recording.id().to_owned();
+                self.recording_dropped(&id);
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! A simulation's journal: every call that changes it, in order (players joining and leaving, ships
-//! despawned, inputs queued, ticks stepped), so that a recording can be re-simulated bit for bit.
+//! A simulation's journal: every call that changes it between two ticks (players joining and leaving,
+//! ships despawned, inputs queued), so that a recording can be re-simulated bit for bit. The calls are
+//! the replay format's [`Op`]s: a replay file keeps the journal of each tick as it is.
 //!
 //! The simulation is deterministic from its seed, its game data and these calls; the journal is what a
 //! replay file keeps to prove it (`Replayer` re-runs a journal and yields each tick's state, to compare
@@ -10,46 +11,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arena_protocol::{GameEvent, Input};
+pub use arena_protocol::replay::Op;
 use bevy_ecs::entity::Entity;
-use serde::{Deserialize, Serialize};
 
 use super::Simulation;
 use crate::assets::GameData;
-
-/// One call that changed the simulation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
-    /// [`Simulation::join`].
-    Join {
-        /// The player.
-        player: u32,
-        /// Their name.
-        name: String,
-        /// The input their held seat had reached, when they came back to it.
-        resume_after: Option<u32>,
-    },
-    /// [`Simulation::leave`].
-    Leave {
-        /// The player.
-        player: u32,
-    },
-    /// [`Simulation::despawn_ship`] of this player's ship.
-    Despawn {
-        /// The player.
-        player: u32,
-    },
-    /// [`Simulation::push_input`] for this player's ship.
-    Input {
-        /// The player.
-        player: u32,
-        /// The input, as it arrived.
-        input: Input,
-    },
-    /// [`Simulation::step`]: one tick.
-    Step,
-}
 
 /// Why a journal does not re-run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,7 +36,6 @@ pub struct Replayer {
     sim: Simulation,
     ships: HashMap<u32, Entity>,
     index: usize,
-    events: Vec<GameEvent>,
 }
 
 impl Replayer {
@@ -80,7 +45,6 @@ impl Replayer {
             sim: Simulation::with_max_rewind(game, tick_rate, seed, max_rewind),
             ships: HashMap::new(),
             index: 0,
-            events: Vec::new(),
         }
     }
 
@@ -92,10 +56,10 @@ impl Replayer {
         state: &super::capture::WorldState,
     ) -> Self {
         let (sim, ships) = Simulation::restore(game, tick_rate, max_rewind, state);
-        Self { sim, ships: ships.into_iter().collect(), index: 0, events: Vec::new() }
+        Self { sim, ships: ships.into_iter().collect(), index: 0 }
     }
 
-    /// Applies `op`. After a [`Op::Step`] the simulation is at the next tick (see [`Replayer::sim`]).
+    /// Applies `op`, a call made before the next tick.
     pub fn apply(&mut self, op: &Op) -> Result<(), ReplayError> {
         let index = self.index;
         self.index += 1;
@@ -117,17 +81,14 @@ impl Replayer {
                 let entity = ship(&self.ships, *player)?;
                 self.sim.push_input(entity, *input);
             }
-            Op::Step => {
-                self.sim.step();
-                self.sim.take_events(&mut self.events);
-            }
         }
         Ok(())
     }
 
-    /// The events of the last tick stepped (joins and leaves before it included).
-    pub fn events(&self) -> &[GameEvent] {
-        &self.events
+    /// Steps the simulation one tick (see [`Replayer::sim`] for its state after; its events wait
+    /// there to be taken, as a room's do).
+    pub fn step(&mut self) {
+        self.sim.step();
     }
 
     /// The simulation as re-run so far.

@@ -197,7 +197,6 @@ impl Simulation {
 
     /// Advances the world by one fixed tick.
     pub fn step(&mut self) {
-        self.log(|| journal::Op::Step);
         self.schedule.run(&mut self.world);
         // Without an `App`, nothing else ages the world's record of removed components: every
         // despawned projectile would stay in it for the life of the room (about 100 KB a minute in a
@@ -210,7 +209,13 @@ impl Simulation {
         self.journal.get_or_insert_with(Vec::new);
     }
 
-    /// Moves the journal kept since the last call into `out` (appending); nothing when none is kept.
+    /// Stops keeping a journal (what was kept and not taken goes).
+    pub fn stop_journal(&mut self) {
+        self.journal = None;
+    }
+
+    /// Moves the calls journaled since the last call into `out` (appending); nothing when no journal is
+    /// kept. Taken after each [`Simulation::step`], they are that tick's.
     pub fn take_journal(&mut self, out: &mut Vec<journal::Op>) {
         if let Some(journal) = &mut self.journal {
             out.append(journal);

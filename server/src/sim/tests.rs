@@ -32,7 +32,7 @@ fn game(walls: &[[f32; 4]], spawns: &[[f32; 2]], pickups: &[[f32; 2]], min_playe
         spawn_points: spawns.iter().map(|p| Vec2::from_array(*p)).collect(),
         pickups: pickups.iter().map(|p| Vec2::from_array(*p)).collect(),
     };
-    Arc::new(GameData { map, tuning })
+    Arc::new(GameData { map, tuning, sources: Default::default() })
 }
 
 fn open_game() -> Arc<GameData> {
@@ -634,8 +634,8 @@ fn a_rewound_shot_cannot_hit_a_ship_that_has_respawned_since() {
 
 /// A fight of four on the default map through the journaled calls only: they join and fight (see
 /// [`fight_tick`]); player 2 drops at input 200 and takes its seat back at 260; player 4 leaves at
-/// 400. Returns each tick's snapshot and the journal.
-fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
+/// 400. Returns each tick's snapshot and journal.
+fn journaled_fight() -> (Vec<Snapshot>, Vec<Vec<super::journal::Op>>) {
     let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
     let mut sim = Simulation::new(data, 60, 5);
     sim.keep_journal();
@@ -644,6 +644,7 @@ fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
     let mut held = 0;
     let mut states = Vec::new();
     let mut kills = 0;
+    let mut journal = Vec::new();
     for seq in 1..=600u32 {
         match seq {
             200 => held = ships[1].1.take().map_or(0, |e| sim.despawn_ship(e)),
@@ -659,25 +660,27 @@ fn journaled_fight() -> (Vec<Snapshot>, Vec<super::journal::Op>) {
         let alive: Vec<(u32, Entity)> = ships.iter().filter_map(|(p, e)| e.map(|e| (*p, e))).collect();
         kills += fight_tick(&mut sim, &alive, seq);
         states.push(snapshot(&mut sim));
+        let mut ops = Vec::new();
+        sim.take_journal(&mut ops);
+        journal.push(ops);
     }
     assert!(kills > 0, "the script should make the ships fight");
-    let mut journal = Vec::new();
-    sim.take_journal(&mut journal);
     (states, journal)
 }
 
 /// Re-runs `journal` and returns the first tick whose state differs from `states`, if any.
-fn first_difference(journal: &[super::journal::Op], states: &[Snapshot]) -> Option<u64> {
+fn first_difference(journal: &[Vec<super::journal::Op>], states: &[Snapshot]) -> Option<u64> {
     let data = Arc::new(GameData::load(&assets(), DEFAULT_MAP).expect("assets"));
     let mut replay = super::journal::Replayer::new(data, 60, 5, super::rewind::DEFAULT_MAX_REWIND);
     let mut recorded = states.iter();
-    for op in journal {
-        replay.apply(op).expect("the journal re-runs");
-        if *op == super::journal::Op::Step {
-            let sim = replay.sim();
-            if Some(&snapshot(sim)) != recorded.next() {
-                return Some(sim.tick());
-            }
+    for ops in journal {
+        for op in ops {
+            replay.apply(op).expect("the journal re-runs");
+        }
+        replay.step();
+        let sim = replay.sim();
+        if Some(&snapshot(sim)) != recorded.next() {
+            return Some(sim.tick());
         }
     }
     assert!(recorded.next().is_none(), "as many ticks as recorded");
@@ -688,12 +691,14 @@ fn first_difference(journal: &[super::journal::Op], states: &[Snapshot]) -> Opti
 fn a_journal_re_runs_bit_for_bit_and_a_changed_input_shows_at_its_tick() {
     use super::journal::Op;
     let (states, journal) = journaled_fight();
-    assert_eq!(journal.iter().filter(|op| **op == Op::Step).count(), 600);
+    assert_eq!(journal.len(), 600);
     assert_eq!(first_difference(&journal, &states), None, "the same calls make the same states");
     // Player 1's input 300 turned by one radian: applied in tick 300, it shows there.
     let mut tampered = journal.clone();
-    let Some(Op::Input { input, .. }) =
-        tampered.iter_mut().find(|op| matches!(op, Op::Input { player: 1, input } if input.seq == 300))
+    let Some(Op::Input { input, .. }) = tampered
+        .iter_mut()
+        .flatten()
+        .find(|op| matches!(op, Op::Input { player: 1, input } if input.seq == 300))
     else {
         panic!("no input 300 of player 1 in the journal");
     };
