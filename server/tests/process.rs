@@ -1,4 +1,5 @@
-//! What only the `arena-server` process shows: its flags and exit codes, SIGTERM, a panicking room under
+//! What only the `arena-server` process shows: its flags and exit codes, SIGTERM (a match in progress is
+//! saved whole), a panicking room under
 //! the binary's panic hook, and resident memory over many connections. Cargo builds the binary for
 //! these tests (`CARGO_BIN_EXE_arena-server`); everything else is tested in-process (`tests/`).
 
@@ -161,4 +162,38 @@ async fn wait_until_empty(srv: &ServerProcess) {
         assert!(Instant::now() < deadline, "connections or rooms left open:\n{metrics}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_match_in_progress_at_sigterm_is_saved_whole_and_verifies() {
+    let dir = std::env::temp_dir().join(format!("arena-sigterm-replays-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut srv = process(&["--replays", dir.to_str().expect("utf-8 path")]);
+    let (mut a, _, _) = Client::join(&srv.ws_url(), "a", &ClientMsg::QuickPlay).await.expect("join");
+    let (mut b, _, _) = Client::join(&srv.ws_url(), "b", &ClientMsg::QuickPlay).await.expect("join");
+    // Two players start a match; let it run a second with inputs flowing.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut seq = 0;
+    while Instant::now() < deadline {
+        seq += 1;
+        let input = Input { seq, movement: [1.0, 0.5], aim: seq as f32 / 10.0, buttons: 1, view_tick: None };
+        a.send(&ClientMsg::Input(input)).await.expect("send");
+        b.send(&ClientMsg::Input(Input { movement: [-1.0, 0.0], ..input })).await.expect("send");
+        a.next_snapshot().await.expect("a snapshot");
+        let _ = b.recv_timeout(Duration::from_millis(1)).await;
+    }
+    let exited =
+        tokio::task::spawn_blocking(move || srv.terminate(Duration::from_secs(5))).await.expect("join");
+    assert!(exited, "server still running 5 s after SIGTERM");
+    let files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).expect("the replay folder").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(files.len(), 1, "one whole replay and no part file: {files:?}");
+    assert!(files[0].to_string_lossy().ends_with(".arena-replay"), "{files:?}");
+    let replay = env!("CARGO_BIN_EXE_arena-replay");
+    let verify = Command::new(replay).arg("verify").arg(&files[0]).output().expect("run arena-replay");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let info = Command::new(replay).arg("info").arg(&files[0]).output().expect("run arena-replay");
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("Closed"), "{info}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
