@@ -516,21 +516,20 @@ impl Replay {
     /// The file's bytes: the header chunk, then a chunk at each keyframe snapshot, the end in a chunk
     /// of its own.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ReplayError> {
-        let mut out = prelude().to_vec();
-        compress_chunk(&encode_header(&self.header)?, &mut out)?;
+        let mut writer = ReplayWriter::new(Vec::new(), &self.header)?;
         let mut chunk = Vec::new();
         for record in &self.records {
             let starts_chunk = matches!(record, Record::Snapshot { keyframe: true, .. } | Record::End(_));
             if starts_chunk && !chunk.is_empty() {
-                compress_chunk(&chunk, &mut out)?;
+                writer.write_chunk(&chunk)?;
                 chunk.clear();
             }
             encode_record(record.as_ref(), &mut chunk)?;
         }
         if !chunk.is_empty() {
-            compress_chunk(&chunk, &mut out)?;
+            writer.write_chunk(&chunk)?;
         }
-        Ok(out)
+        writer.finish()
     }
 
     /// Reads a whole replay.
@@ -545,8 +544,14 @@ impl Replay {
 /// Reads a replay chunk by chunk.
 #[derive(Debug)]
 pub struct ReplayReader<R> {
-    reader: R,
+    chunks: Chunks<R>,
     header: Header,
+}
+
+/// The chunks of a file, past its prelude.
+#[derive(Debug)]
+struct Chunks<R> {
+    reader: R,
     /// The next chunk's number, and where it starts.
     chunk: usize,
     offset: u64,
@@ -567,13 +572,13 @@ impl<R: Read> ReplayReader<R> {
         if found > FORMAT_VERSION {
             return Err(ReplayError::NewerFormat { found, supported: FORMAT_VERSION });
         }
-        let mut this = Self { reader, header: placeholder_header(), chunk: 0, offset: 10 };
-        let Some(bytes) = this.read_chunk()? else {
+        let mut chunks = Chunks { reader, chunk: 0, offset: 10 };
+        let Some(bytes) = chunks.read_chunk()? else {
             return Err(ReplayError::Truncated { chunk: 0, offset: 10 });
         };
-        this.header = rmp_serde::from_slice(&bytes)
+        let header = rmp_serde::from_slice(&bytes)
             .map_err(|err| ReplayError::Corrupt { chunk: 0, detail: format!("header: {err}") })?;
-        Ok(this)
+        Ok(Self { chunks, header })
     }
 
     /// The header.
@@ -583,8 +588,8 @@ impl<R: Read> ReplayReader<R> {
 
     /// Appends the next chunk's records to `out`; false at the end of the file.
     pub fn next_chunk(&mut self, out: &mut Vec<Record>) -> Result<bool, ReplayError> {
-        let chunk = self.chunk;
-        let Some(bytes) = self.read_chunk()? else { return Ok(false) };
+        let chunk = self.chunks.chunk;
+        let Some(bytes) = self.chunks.read_chunk()? else { return Ok(false) };
         let mut rest = &bytes[..];
         while !rest.is_empty() {
             let record = Record::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))
@@ -593,7 +598,9 @@ impl<R: Read> ReplayReader<R> {
         }
         Ok(true)
     }
+}
 
+impl<R: Read> Chunks<R> {
     /// The next chunk, decompressed; `None` at the end of the file.
     fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, ReplayError> {
         let (chunk, offset) = (self.chunk, self.offset);
@@ -646,26 +653,27 @@ impl<R: Read + Seek> ReplayReader<R> {
     /// lengths are skipped over); no end when the replay is incomplete.
     pub fn summary(reader: R) -> Result<(Header, Option<End>), ReplayError> {
         let mut this = Self::new(reader)?;
+        let chunks = &mut this.chunks;
         // Seeking past the end succeeds; the file's length tells a cut-off chunk.
-        let file_len = this.reader.seek(SeekFrom::End(0))?;
-        this.reader.seek(SeekFrom::Start(this.offset))?;
+        let file_len = chunks.reader.seek(SeekFrom::End(0))?;
+        chunks.reader.seek(SeekFrom::Start(chunks.offset))?;
         let mut last = None;
         loop {
-            let (chunk, offset) = (this.chunk, this.offset);
-            let Some(len) = this.read_len()? else { break };
+            let (chunk, offset) = (chunks.chunk, chunks.offset);
+            let Some(len) = chunks.read_len()? else { break };
             let end = offset + 4 + len;
             if end > file_len {
                 return Err(ReplayError::Truncated { chunk, offset });
             }
-            this.reader.seek(SeekFrom::Start(end))?;
+            chunks.reader.seek(SeekFrom::Start(end))?;
             last = Some((chunk, offset));
-            this.chunk += 1;
-            this.offset = end;
+            chunks.chunk += 1;
+            chunks.offset = end;
         }
         let Some((chunk, offset)) = last else { return Ok((this.header, None)) };
-        this.reader.seek(SeekFrom::Start(offset))?;
-        this.chunk = chunk;
-        this.offset = offset;
+        chunks.reader.seek(SeekFrom::Start(offset))?;
+        chunks.chunk = chunk;
+        chunks.offset = offset;
         let mut records = Vec::new();
         this.next_chunk(&mut records)?;
         let end = match records.pop() {
@@ -673,42 +681,6 @@ impl<R: Read + Seek> ReplayReader<R> {
             _ => None,
         };
         Ok((this.header, end))
-    }
-}
-
-/// Stands in for the header while the real one is read.
-fn placeholder_header() -> Header {
-    Header {
-        format: 0,
-        protocol: 0,
-        server_version: String::new(),
-        id: String::new(),
-        room: String::new(),
-        public: false,
-        started_at_ms: 0,
-        tick_rate: 0,
-        snapshot_rate: 0,
-        max_rewind_us: 0,
-        seed: 0,
-        start_tick: 0,
-        keyframe_every: 0,
-        map: MapInfo { name: String::new(), size: [0.0; 2], walls: Vec::new(), pickups: Vec::new() },
-        tuning: TuningInfo {
-            ship_radius: 0.0,
-            max_speed: 0.0,
-            acceleration: 0.0,
-            friction: 0.0,
-            max_health: 0,
-            fire_cooldown_ticks: 0,
-            projectile_speed: 0.0,
-            projectile_radius: 0.0,
-            projectile_lifetime_ticks: 0,
-            respawn_ticks: 0,
-            pickup_radius: 0.0,
-        },
-        game_data: GameSources::default(),
-        players: Vec::new(),
-        state: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
 use crate::lobby::{Lobby, RoomListing};
 use crate::replays::recorder::valid_id;
+use arena_protocol::replay::FILE_EXTENSION;
 
 /// Read buffer of each WebSocket: the most one read takes from the socket (a message may span several
 /// reads). Small, because client messages are tiny and tungstenite zeroes this much before every read
@@ -130,7 +131,7 @@ async fn replay_file(
     Path(id): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
-    let id = id.strip_suffix(".arena-replay").unwrap_or(&id);
+    let id = id.strip_suffix(&format!(".{FILE_EXTENSION}")).unwrap_or(&id);
     let path = state.ctx.replays.as_ref().filter(|_| valid_id(id)).and_then(|store| store.path_of(id));
     let Some(path) = path else {
         let id: String = id.chars().take(64).collect();

@@ -1,6 +1,6 @@
 //! What only the `arena-server` process shows: its flags and exit codes, SIGTERM (a match in progress is
-//! saved whole), a panicking room under
-//! the binary's panic hook, and resident memory over many connections. Cargo builds the binary for
+//! saved whole), a panicking room under the binary's panic hook, and resident memory over many
+//! connections. Cargo builds the binary for
 //! these tests (`CARGO_BIN_EXE_arena-server`); everything else is tested in-process (`tests/`).
 
 use std::path::PathBuf;

@@ -125,6 +125,7 @@ impl ReplayStore {
     /// with a warning) and removing `.part` files left by a server that stopped mid-match.
     pub(crate) fn open(config: ReplayConfig, metrics: Arc<Metrics>) -> Self {
         let mut index = BTreeMap::new();
+        let suffix = format!(".{FILE_EXTENSION}");
         match std::fs::read_dir(&config.dir) {
             Ok(entries) => {
                 for entry in entries.flatten() {
@@ -132,7 +133,7 @@ impl ReplayStore {
                     let name = entry.file_name().to_string_lossy().into_owned();
                     if name.ends_with(".part") {
                         remove_stale_part(&path);
-                    } else if let Some(id) = name.strip_suffix(&format!(".{FILE_EXTENSION}")) {
+                    } else if let Some(id) = name.strip_suffix(&suffix) {
                         match read_listing(&path) {
                             Ok(listing) if listing.id == id => {
                                 index.insert(listing.id.clone(), listing);

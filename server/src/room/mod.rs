@@ -224,7 +224,7 @@ impl Room {
                 empty_since = None;
             }
         }
-        self.stop_recording(EndReason::Closed);
+        self.stop_recording(Some(EndReason::Closed));
         debug!(room = %self.spec.code, "room task ended");
     }
 
@@ -336,10 +336,10 @@ impl Room {
             recording.tick(tick, &self.journal);
         }
         match (before, self.sim.phase()) {
-            (Phase::Playing, Phase::Warmup) => self.stop_recording(EndReason::Abandoned),
-            (Phase::Results, Phase::Warmup) => self.stop_recording(EndReason::Finished),
+            (Phase::Playing, Phase::Warmup) => self.stop_recording(Some(EndReason::Abandoned)),
+            (Phase::Results, Phase::Warmup) => self.stop_recording(Some(EndReason::Finished)),
             (Phase::Results, Phase::Playing) => {
-                self.stop_recording(EndReason::Finished);
+                self.stop_recording(Some(EndReason::Finished));
                 self.start_recording();
             }
             (Phase::Warmup, Phase::Playing) => self.start_recording(),
@@ -398,21 +398,17 @@ impl Room {
         self.recording = Some(recording);
     }
 
-    /// Ends the recording, if there is one, after the tick just stepped.
-    fn stop_recording(&mut self, reason: EndReason) {
+    /// Ends the recording, if there is one, after the tick just stepped: whole (`Some(reason)`), or
+    /// given up (`None`: its writer fell behind).
+    fn stop_recording(&mut self, reason: Option<EndReason>) {
         let Some(recording) = self.recording.take() else { return };
         self.sim.stop_journal();
         let id = recording.id().to_owned();
-        if recording.finish(self.sim.tick(), reason).is_err() {
-            self.recording_dropped(&id);
+        let finished = reason.is_some_and(|reason| recording.finish(self.sim.tick(), reason).is_ok());
+        if !finished {
+            warn!(room = %self.spec.code, id, "the replay writer fell behind; this match is not recorded");
+            self.ctx.metrics.replays_dropped.increment(1);
         }
-    }
-
-    fn recording_dropped(&mut self, id: &str) {
-        warn!(room = %self.spec.code, id, "the replay writer fell behind; this match is not recorded");
-        self.ctx.metrics.replays_dropped.increment(1);
-        self.recording = None;
-        self.sim.stop_journal();
     }
 
     /// Sends every player the events since the last snapshot (reliable, first) and the snapshot
@@ -435,8 +431,7 @@ impl Room {
         if let (Some(recording), Some(snapshot)) = (&mut self.recording, &snapshot) {
             let events = events.as_deref().map(|bytes| (self.broadcast.last_events(), bytes));
             if recording.broadcast(tick, events, snapshot).is_err() {
-                let id = recording.id().to_owned();
-                self.recording_dropped(&id);
+                self.stop_recording(None);
             }
         }
     }
