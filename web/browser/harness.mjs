@@ -1,7 +1,7 @@
 // Shared set-up for the browser tests: a real arena-server (started as a child process on an ephemeral
 // port) and real Chromium (Debian's package) driven through playwright-core.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -47,6 +47,26 @@ export function duelAssets({ maxHealth } = {}) {
       "",
     ].join("\n"),
   );
+  return dir;
+}
+
+/**
+ * An assets folder with the shipped tuning and maps, but matches of `matchSeconds` with `resultsSeconds`
+ * of final scores, so a test sees a whole match.
+ */
+export function shortMatchAssets({ matchSeconds, resultsSeconds }) {
+  const dir = mkdtempSync(join(tmpdir(), "arena-assets-"));
+  mkdirSync(join(dir, "maps"));
+  for (const map of readdirSync(join(repo, "assets", "maps"))) {
+    copyFileSync(join(repo, "assets", "maps", map), join(dir, "maps", map));
+  }
+  let tuning = readFileSync(join(repo, "assets", "tuning.toml"), "utf8");
+  for (const [key, value] of [["length", matchSeconds], ["results", resultsSeconds]]) {
+    const line = new RegExp(`^${key} = [0-9.]+$`, "m");
+    if (!line.test(tuning)) throw new Error(`tuning.toml has no ${key} line to change`);
+    tuning = tuning.replace(line, `${key} = ${value.toFixed(1)}`);
+  }
+  writeFileSync(join(dir, "tuning.toml"), tuning);
   return dir;
 }
 

@@ -18,6 +18,7 @@ import {
 import { type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
 import { flightTicks, shotStep } from "./sim";
 import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
+import { replayHash } from "./viewer";
 
 export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string };
 
@@ -79,6 +80,8 @@ export class Game {
   private shotsFired = 0;
   /** The other ships as the last frame drew them (for tests that aim as a player does). */
   private drawn: { id: number; x: number; y: number; vx: number; vy: number }[] = [];
+  /** The replay of the last match played here, once the server has saved it. */
+  private replay: string | null = null;
   /** The time of the frame being drawn (the inputs sampled in it say what it shows). */
   private frameTime = 0;
   readonly consoleErrors: string[] = [];
@@ -174,6 +177,12 @@ export class Game {
       case "left":
         this.decoder?.reset();
         return;
+      case "replay":
+        // Offered with the final scores (and under Tab until the next match ends).
+        this.replay = msg.id;
+        el<HTMLAnchorElement>("watch-again-link").href = replayHash(msg.id);
+        show("watch-again", true);
+        return;
     }
   }
 
@@ -189,6 +198,8 @@ export class Game {
     this.decoder = new SnapshotDecoder(w.tick_rate);
     this.shots = [];
     this.outgoing = [];
+    this.replay = null;
+    show("watch-again", false);
     this.conn.inGame = true;
     history.replaceState(null, "", `#${j.room}`);
     setText("hud-room", `Room ${j.room}`);
@@ -413,6 +424,7 @@ export class Game {
       playerId: w?.player_id ?? null,
       room: this.joined?.room ?? null,
       inviteLink: this.inviteLink(),
+      replay: this.replay,
       phase: latest?.phase ?? null,
       tick: latest?.tick ?? null,
       me: me && pos ? { x: pos.x, y: pos.y, health: me.health, alive: me.respawnTicks === 0 } : null,

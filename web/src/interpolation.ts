@@ -83,21 +83,35 @@ export class SnapshotBuffer {
    * tick (a wall, its lifetime or a hit), so it is drawn exactly where the server had it.
    */
   projectiles(tick: number): Projectile[] {
-    const h = this.history;
-    const seen = new Map<number, Projectile>();
-    for (let i = h.length - 1; i >= 0; i--) {
-      const s = h[i]!.snap;
-      for (const p of s.projectiles) if (!seen.has(p.id)) seen.set(p.id, p);
-      if (s.tick <= tick) break;
-    }
-    const out: Projectile[] = [];
-    for (const p of seen.values()) {
-      if (tick < p.tick || tick >= p.endTick) continue;
-      const dt = ((tick - p.tick) * this.tickMs) / 1000;
-      out.push({ ...p, x: p.x + p.vx * dt, y: p.y + p.vy * dt });
-    }
-    return out;
+    return projectilesAt(this.history.length, (i) => this.history[i]!.snap, tick, this.tickMs);
   }
+}
+
+/**
+ * The projectiles in flight at `tick`, from the `count` snapshots `snapshot(0..count)` (oldest first):
+ * each as the newest of them up to the first at or before `tick` announced it, flown on in a straight
+ * line to `tick`, and gone from its end tick (a wall, its lifetime or a hit). Live play and replays
+ * draw shots by this.
+ */
+export function projectilesAt(
+  count: number,
+  snapshot: (i: number) => Snapshot,
+  tick: number,
+  tickMs: number,
+): Projectile[] {
+  const seen = new Map<number, Projectile>();
+  for (let i = count - 1; i >= 0; i--) {
+    const s = snapshot(i);
+    for (const p of s.projectiles) if (!seen.has(p.id)) seen.set(p.id, p);
+    if (s.tick <= tick) break;
+  }
+  const out: Projectile[] = [];
+  for (const p of seen.values()) {
+    if (tick < p.tick || tick >= p.endTick) continue;
+    const dt = ((tick - p.tick) * tickMs) / 1000;
+    out.push({ ...p, x: p.x + p.vx * dt, y: p.y + p.vy * dt });
+  }
+  return out;
 }
 
 export function interpolateShip(

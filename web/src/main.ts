@@ -1,10 +1,12 @@
 // Entry point: the landing screen (name, quick play, private rooms, join by code, public room list),
-// invite links (`/#CODE` joins that room directly), and the debug hook `window.__arena` for tests.
+// invite links (`/#CODE` joins that room directly), the replays list (`/#replays`) and viewer
+// (`/#replay/ID@t=SECONDS`), and the debug hook `window.__arena` for tests.
 import { type Entry, Game } from "./game";
 import { Controls } from "./input";
 import { acceptableName, isRoomCode, MAX_NAME_CHARS, ROOM_CODE_ALPHABET, ROOM_CODE_LEN } from "./limits";
 import { Renderer } from "./render";
-import { el, type RoomListing, renderRooms, setText, show } from "./ui";
+import { el, type ReplayListing, type RoomListing, renderReplays, renderRooms, setText, show } from "./ui";
+import { parseReplayHash, replayHash, Viewer } from "./viewer";
 
 const NAME_KEY = "arena.name";
 const ROOM_REFRESH_MS = 2000;
@@ -12,8 +14,10 @@ const ROOM_REFRESH_MS = 2000;
 const canvas = el<HTMLCanvasElement>("canvas");
 const controls = new Controls(canvas);
 const renderer = new Renderer(canvas);
+const viewerRenderer = new Renderer(el<HTMLCanvasElement>("viewer-canvas"));
 const nameInput = el<HTMLInputElement>("name");
 let game: Game | null = null;
+let viewer: Viewer | null = null;
 let roomTimer: ReturnType<typeof setInterval> | undefined;
 
 nameInput.value = localStorage.getItem(NAME_KEY) ?? `Player${Math.floor(1000 + Math.random() * 9000)}`;
@@ -30,11 +34,19 @@ function playerName(): string {
   return name;
 }
 
+/** Shows one screen, stopping what the others were doing. */
+function screen(name: "landing" | "replays" | "viewer" | "game"): void {
+  for (const id of ["landing", "replays", "viewer", "game"]) show(id, id === name);
+  clearInterval(roomTimer);
+  if (name !== "viewer") {
+    viewer?.stop();
+    viewer = null;
+  }
+}
+
 function start(entry: Entry): void {
   setText("landing-error", "");
-  show("landing", false);
-  show("game", true);
-  clearInterval(roomTimer);
+  screen("game");
   game = new Game(playerName(), entry, controls, renderer, (reason) => {
     game = null;
     history.replaceState(null, "", location.pathname);
@@ -43,8 +55,7 @@ function start(entry: Entry): void {
 }
 
 function showLanding(error = ""): void {
-  show("game", false);
-  show("landing", true);
+  screen("landing");
   setText("landing-error", error);
   refreshRooms();
   roomTimer = setInterval(refreshRooms, ROOM_REFRESH_MS);
@@ -69,17 +80,73 @@ el<HTMLFormElement>("join-form").onsubmit = (e) => {
   else setText("landing-error", `A room code has ${ROOM_CODE_LEN} of the letters ${ROOM_CODE_ALPHABET}.`);
 };
 el("leave").onclick = () => game?.leave();
+el("open-replays").onclick = () => {
+  history.pushState(null, "", "#replays");
+  showReplays();
+};
+el("replays-back").onclick = () => {
+  history.pushState(null, "", location.pathname);
+  showLanding();
+};
 
-const invited = location.hash.slice(1).trim().toUpperCase();
-if (isRoomCode(invited)) start({ kind: "join", code: invited });
-else showLanding();
+async function showReplays(): Promise<void> {
+  screen("replays");
+  setText("replays-error", "");
+  try {
+    const res = await fetch("/api/replays", { cache: "no-store" });
+    if (res.status === 404) throw new Error("this server does not record matches (it runs with --replays off)");
+    if (!res.ok) throw new Error(`the server answered HTTP ${res.status}`);
+    renderReplays((await res.json()) as ReplayListing[], (id) => {
+      history.pushState(null, "", replayHash(id));
+      watch(id, 0);
+    });
+  } catch (err) {
+    el("replay-list").replaceChildren();
+    setText("replays-error", `No replays: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function watch(id: string, seconds: number): void {
+  screen("viewer");
+  viewer?.stop();
+  viewer = new Viewer(id, seconds, viewerRenderer, () => {
+    viewer = null;
+    history.pushState(null, "", "#replays");
+    showReplays();
+  });
+}
+
+/** Opens what the address names: a replay, the replays list, a room (an invite), or the landing page. */
+function route(): void {
+  const hash = location.hash;
+  const replay = parseReplayHash(hash);
+  if ((replay || hash === "#replays") && game) {
+    // Leaving a room for a replay (its "watch again" link): the address stays the replay's.
+    game.leave();
+    history.replaceState(null, "", hash);
+  }
+  if (replay) return watch(replay.id, replay.seconds);
+  if (location.hash === "#replays") return void showReplays();
+  if (game) return;
+  const invited = location.hash.slice(1).trim().toUpperCase();
+  if (isRoomCode(invited)) start({ kind: "join", code: invited });
+  else showLanding();
+}
+
+// A link followed, an address edited, back or forward (pushState itself fires nothing).
+window.addEventListener("popstate", route);
+route();
 
 /** The test hook: read-only views of the client's state, plus a way to cut the connection. */
 const hook = {
-  state: () => game?.debugState() ?? { screen: "landing" as const },
+  state: () => game?.debugState() ?? viewer?.debugState() ?? { screen: screenShown() },
   netStats: () => game?.netStats() ?? null,
   dropConnection: () => game?.dropConnection(),
   /** CSS pixel position of an arena point, for aiming the real mouse at something. */
   screenPosition: (x: number, y: number) => renderer.toScreen(x, y),
 };
 (window as unknown as { __arena: typeof hook }).__arena = hook;
+
+function screenShown(): string {
+  return ["landing", "replays", "viewer", "game"].find((id) => !el(id).classList.contains("hidden")) ?? "landing";
+}

@@ -1,7 +1,8 @@
 // A replay as a timeline the viewer can seek in: every recorded snapshot decoded (with the live
 // client's SnapshotDecoder) into the room's whole state at its tick, the scores carried forward to
 // every frame (snapshots leave unchanged scores out), who is who, and where the kills are.
-import { decodeServer, type GameEvent, type Snapshot, SnapshotDecoder } from "./protocol";
+import { interpolateShip, projectilesAt } from "./interpolation";
+import { decodeServer, type GameEvent, type Projectile, type Ship, type Snapshot, SnapshotDecoder } from "./protocol";
 import type { Replay, ReplayHeader } from "./replay";
 import { ReplayError } from "./replay";
 
@@ -110,4 +111,28 @@ export function secondsAt(timeline: Timeline, tick: number): number {
 export function tickAt(timeline: Timeline, seconds: number): number {
   const tick = timeline.firstTick + seconds * timeline.header.tick_rate;
   return Math.min(Math.max(tick, timeline.firstTick), timeline.lastTick);
+}
+
+/** What the room looked like at a (fractional) tick: drawn as live play draws the other ships. */
+export interface View {
+  /** The frame at or before the tick: its phase, scores, pickups and clock stand. */
+  frame: Frame;
+  /** Every ship, interpolated between the frames around the tick (dead ones as they lie). */
+  ships: Ship[];
+  /** The projectiles in flight at the tick. */
+  projectiles: Projectile[];
+}
+
+/** The room at `tick`, between the frames around it, with live play's interpolation rules. */
+export function viewAt(timeline: Timeline, tick: number): View {
+  const { frames } = timeline;
+  const i = frameAt(timeline, tick);
+  const frame = frames[i]!;
+  const next = frames[i + 1]?.snapshot;
+  const tickMs = 1000 / timeline.header.tick_rate;
+  return {
+    frame,
+    ships: frame.snapshot.ships.map((a) => interpolateShip(a, frame.tick, next, tick, tickMs)),
+    projectiles: projectilesAt(Math.min(i + 2, frames.length), (k) => frames[k]!.snapshot, tick, tickMs),
+  };
 }

@@ -159,7 +159,13 @@ export interface ServerError {
   message: string;
 }
 
-export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError;
+/** A match this client played in was recorded: its replay is `/replays/ID`, watched at `#replay/ID`. */
+export interface ReplaySaved {
+  t: "replay";
+  id: string;
+}
+
+export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError | ReplaySaved;
 
 export interface Input {
   seq: number;
@@ -219,6 +225,9 @@ export function decodeServer(bytes: Uint8Array | ArrayBuffer): ServerMsg {
     case "events":
     case "pong":
     case "error":
+      return raw as unknown as ServerMsg;
+    case "replay":
+      if (typeof raw.id !== "string") throw new ProtocolError("replay: expected an id");
       return raw as unknown as ServerMsg;
     default:
       throw new ProtocolError(`unknown message type ${raw.t}`);

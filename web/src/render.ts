@@ -55,8 +55,12 @@ export class Renderer {
     this.ctx = ctx;
   }
 
-  /** Matches the canvas to its CSS size times devicePixelRatio, and fits the arena in it. */
-  resize(map: MapInfo): void {
+  /**
+   * Matches the canvas to its CSS size times devicePixelRatio, and fits the arena in it; with a `focus`,
+   * zooms in `focus.zoom` times on that point instead (the replay viewer following a player), keeping
+   * the arena's edges on screen where it is larger than the view.
+   */
+  resize(map: MapInfo, focus?: { x: number; y: number; zoom: number }): void {
     const dpr = window.devicePixelRatio || 1;
     const w = this.canvas.clientWidth;
     const h = this.canvas.clientHeight;
@@ -64,11 +68,20 @@ export class Renderer {
       this.canvas.width = Math.round(w * dpr);
       this.canvas.height = Math.round(h * dpr);
     }
-    const margin = 16;
+    const margin = 16 * dpr;
     const [mw, mh] = map.size;
-    this.scale = Math.min((w - 2 * margin) / mw, (h - 2 * margin) / mh) * dpr;
-    this.originX = (this.canvas.width - mw * this.scale) / 2;
-    this.originY = (this.canvas.height - mh * this.scale) / 2;
+    const { width, height } = this.canvas;
+    const fit = Math.min((width - 2 * margin) / mw, (height - 2 * margin) / mh);
+    this.scale = fit * Math.max(1, focus?.zoom ?? 1);
+    // Centred on the focus (or the arena), then pulled back so no more than the margin shows beyond an
+    // edge of an arena wider (or taller) than the view.
+    const centre = (view: number, size: number, at: number) => {
+      const span = size * this.scale;
+      if (span + 2 * margin <= view) return (view - span) / 2;
+      return Math.min(margin, Math.max(view - span - margin, view / 2 - at * this.scale));
+    };
+    this.originX = centre(width, mw, focus?.x ?? mw / 2);
+    this.originY = centre(height, mh, focus?.y ?? mh / 2);
   }
 
   /** Arena coordinates of a point in CSS pixels. */

@@ -86,3 +86,54 @@ export function renderScores(
     body.append(tr);
   }
 }
+
+/** A replay as `/api/replays` lists it. */
+export interface ReplayListing {
+  id: string;
+  map: string;
+  room: string;
+  started_at_ms: number;
+  seconds: number;
+  reason: "finished" | "abandoned" | "closed";
+  players: { name: string; kills: number; deaths: number }[];
+  top: { name: string; kills: number; deaths: number } | null;
+  kills: number;
+}
+
+export function renderReplays(replays: ReplayListing[], watch: (id: string) => void): void {
+  const body = el("replay-list");
+  body.replaceChildren();
+  if (replays.length === 0) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.className = "muted";
+    td.textContent = "No replays yet: every match played on this server will be listed here.";
+    tr.append(td);
+    body.append(tr);
+    return;
+  }
+  for (const r of replays) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = r.id;
+    const cells = [
+      new Date(r.started_at_ms).toLocaleString(),
+      r.map,
+      formatClock(r.seconds * 1000) + (r.reason === "finished" ? "" : ` (${r.reason})`),
+      String(r.players.length),
+      r.top ? `${r.top.name} (${r.top.kills})` : "",
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    const button = document.createElement("button");
+    button.textContent = "Watch";
+    button.onclick = () => watch(r.id);
+    td.append(button);
+    tr.append(td);
+    body.append(tr);
+  }
+}

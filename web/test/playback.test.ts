@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { buildTimeline, frameAt, secondsAt, tickAt } from "../src/playback";
+import { buildTimeline, frameAt, secondsAt, tickAt, viewAt } from "../src/playback";
 import { readReplay } from "../src/replay";
 
 const file = new Uint8Array(readFileSync(join(process.cwd(), "..", "protocol", "fixtures", "replay.arena-replay")));
@@ -27,4 +27,24 @@ test("the fixture's timeline: frames, scores carried forward, kills, names, seek
   assert.equal(secondsAt(t, 1240), 0.1);
   assert.equal(tickAt(t, 0.05), 1237);
   assert.equal(tickAt(t, 100), 1240);
+});
+
+test("the view between two frames: ships interpolated as live play does, projectiles flown on", () => {
+  const t = buildTimeline(readReplay(file));
+  const [a, b] = t.frames as [(typeof t.frames)[0], (typeof t.frames)[0]];
+  const both = a.snapshot.ships.filter((s) => s.respawnTicks === 0 && b.snapshot.ships.some((o) => o.id === s.id && o.respawnTicks === 0));
+  assert.ok(both.length > 0, "the fixture has a ship alive in both frames");
+  const mid = viewAt(t, (a.tick + b.tick) / 2);
+  assert.equal(mid.frame, a);
+  for (const s of both) {
+    const later = b.snapshot.ships.find((o) => o.id === s.id)!;
+    const seen = mid.ships.find((o) => o.id === s.id)!;
+    assert.equal(seen.x, s.x + (later.x - s.x) / 2);
+    assert.equal(seen.y, s.y + (later.y - s.y) / 2);
+  }
+  const atA = viewAt(t, a.tick);
+  assert.deepEqual(atA.ships.map((s) => [s.id, s.x, s.y]), a.snapshot.ships.map((s) => [s.id, s.x, s.y]));
+  const flying = a.snapshot.projectiles.filter((p) => p.tick <= a.tick && a.tick < p.endTick);
+  assert.deepEqual(atA.projectiles.map((p) => p.id).sort(), flying.map((p) => p.id).sort());
+  assert.equal(viewAt(t, 99999).frame, b, "past the end: the last frame");
 });
