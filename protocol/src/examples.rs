@@ -191,6 +191,7 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
             },
         ),
         ("pong", ServerMsg::Pong { client_time: 12345.5, server_time: 1510.0 }),
+        ("replay", ServerMsg::Replay { id: "20261206-153000-kqztrabc".into() }),
         (
             "error",
             ServerMsg::Error { code: ErrorCode::RoomFull, message: "room KQZTR is full (16 of 16)".into() },

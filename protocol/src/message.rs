@@ -205,6 +205,13 @@ pub enum ServerMsg {
         /// The server's clock when it answered, in milliseconds since it started.
         server_time: f64,
     },
+    /// The match this client just played was recorded and saved: its replay is `/replays/{id}` on this
+    /// server, watched at `#replay/{id}`. Sent to the room's players when the match ends (with its
+    /// first results snapshot); the file is there a moment later.
+    Replay {
+        /// The replay's id (`YYYYMMDD-HHMMSS-xxxxxxxx`).
+        id: String,
+    },
     /// Something went wrong. Errors whose code [`ErrorCode::is_fatal`] are followed by a close frame
     /// carrying the same code as its reason.
     Error {

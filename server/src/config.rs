@@ -46,7 +46,7 @@ pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 
 /// Default `--max-rewind` (see [`crate::sim::rewind::DEFAULT_MAX_REWIND`] for why; a test keeps them
 /// equal).
-pub const DEFAULT_MAX_REWIND: &str = "350ms";
+pub const DEFAULT_MAX_REWIND: &str = "500ms";
 
 /// Default time a disconnected player's seat (and score) is kept for them to reconnect.
 pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
@@ -138,7 +138,7 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_MAX_REWIND, value_parser = humantime::parse_duration)]
     pub max_rewind: Duration,
 
-    /// Where every match is recorded (from its start to its results), to be watched again at
+    /// Where every match is recorded (from its start to its final scores), to be watched again at
     /// `#replay/ID` and checked with `arena-replay verify`: a folder, created when the first match is
     /// saved, or `off`.
     #[arg(long, default_value = crate::replays::DEFAULT_DIR, value_name = "DIR|off")]

@@ -199,7 +199,7 @@ impl Client {
             ServerMsg::Snapshot(frame) => {
                 self.snapshots.apply(frame)?;
             }
-            ServerMsg::Pong { .. } | ServerMsg::Error { .. } => {}
+            ServerMsg::Pong { .. } | ServerMsg::Error { .. } | ServerMsg::Replay { .. } => {}
         }
         Ok(())
     }
@@ -220,7 +220,7 @@ impl Client {
         tokio::time::timeout(limit, self.recv()).await.map_err(|_| ClientError::Timeout(limit))?
     }
 
-    /// Waits for the first message `pick` accepts, skipping snapshots, events and pongs; a server error or a
+    /// Waits for the first message `pick` accepts, skipping snapshots, events, pongs and replay notices; a server error or a
     /// close ends the wait with an error.
     pub async fn expect<T>(
         &mut self,
@@ -234,7 +234,12 @@ impl Client {
                 Some(ServerMsg::Error { code, message }) => {
                     return Err(ClientError::Server { code, message });
                 }
-                Some(msg @ (ServerMsg::Snapshot(_) | ServerMsg::Pong { .. } | ServerMsg::Events { .. })) => {
+                Some(
+                    msg @ (ServerMsg::Snapshot(_)
+                    | ServerMsg::Pong { .. }
+                    | ServerMsg::Events { .. }
+                    | ServerMsg::Replay { .. }),
+                ) => {
                     if let Some(found) = pick(msg) {
                         return Ok(found);
                     }

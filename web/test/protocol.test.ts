@@ -96,6 +96,7 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
     ],
   },
   pong: { t: "pong", client_time: 12345.5, server_time: 1510 },
+  replay: { t: "replay", id: "20261206-153000-kqztrabc" },
   error: { t: "error", code: "room_full", message: "room KQZTR is full (16 of 16)" },
   // The keyframe: every value is the field itself (aim the short way round from 0).
   snapshot: {

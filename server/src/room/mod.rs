@@ -96,6 +96,9 @@ pub(crate) struct Room {
     expired: Vec<PlayerId>,
     /// The match being recorded, when replays are on and a match is on.
     recording: Option<Recorder>,
+    /// The match being recorded has ended: the recording ends with the next snapshot, so that it
+    /// holds the last tick's events and the final scores.
+    recording_ends: bool,
     /// Reused every tick: the calls journaled for the recording.
     journal: Vec<Op>,
 }
@@ -168,6 +171,7 @@ impl Room {
             gone: Vec::new(),
             expired: Vec::new(),
             recording: None,
+            recording_ends: false,
             journal: Vec::new(),
         }
     }
@@ -327,7 +331,8 @@ impl Room {
     }
 
     /// Records the tick just stepped, and starts and ends recordings with the matches: a match is
-    /// recorded from the tick it starts to the end of its results (or until it is abandoned).
+    /// recorded from the tick it starts to its final scores (the first snapshot of its results, so
+    /// the replay is saved while the players still look at them), or until it is abandoned.
     fn record_tick(&mut self, before: Phase) {
         let tick = self.sim.tick();
         if let Some(recording) = &mut self.recording {
@@ -337,8 +342,9 @@ impl Room {
         }
         match (before, self.sim.phase()) {
             (Phase::Playing, Phase::Warmup) => self.stop_recording(Some(EndReason::Abandoned)),
-            (Phase::Results, Phase::Warmup) => self.stop_recording(Some(EndReason::Finished)),
+            (Phase::Playing, Phase::Results) => self.recording_ends = self.recording.is_some(),
             (Phase::Results, Phase::Playing) => {
+                // Ended with its first results snapshot already; this is a safeguard.
                 self.stop_recording(Some(EndReason::Finished));
                 self.start_recording();
             }
@@ -401,6 +407,7 @@ impl Room {
     /// Ends the recording, if there is one, after the tick just stepped: whole (`Some(reason)`), or
     /// given up (`None`: its writer fell behind).
     fn stop_recording(&mut self, reason: Option<EndReason>) {
+        self.recording_ends = false;
         let Some(recording) = self.recording.take() else { return };
         self.sim.stop_journal();
         let id = recording.id().to_owned();
@@ -408,6 +415,12 @@ impl Room {
         if !finished {
             warn!(room = %self.spec.code, id, "the replay writer fell behind; this match is not recorded");
             self.ctx.metrics.replays_dropped.increment(1);
+        } else if reason == Some(EndReason::Finished) {
+            // The players get the link with their final scores.
+            let saved = ServerMsg::Replay { id };
+            for seat in &self.seats.seated {
+                Seats::send_to(seat, &saved);
+            }
         }
     }
 
@@ -432,6 +445,8 @@ impl Room {
             let events = events.as_deref().map(|bytes| (self.broadcast.last_events(), bytes));
             if recording.broadcast(tick, events, snapshot).is_err() {
                 self.stop_recording(None);
+            } else if self.recording_ends {
+                self.stop_recording(Some(EndReason::Finished));
             }
         }
     }
