@@ -92,11 +92,20 @@ async function duel(mode) {
     await strafe;
     await a.page.waitForTimeout(1500); // the last shots land and their hits arrive
     const end = await state(a.page);
+    // The server's own count: shots rewound, and how many the cap cut short (those are tested too
+    // recently and mostly miss).
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const count = (name) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1] ?? 0);
     assert.deepEqual(a.errors, []);
     assert.deepEqual(b.errors, []);
     await a.page.context().close();
     await b.page.context().close();
-    return { shots: end.shotsFired - before.shotsFired, hits: end.hitsConfirmed - before.hitsConfirmed, ping: Math.round(end.ping) };
+    return {
+      shots: end.shotsFired - before.shotsFired,
+      hits: end.hitsConfirmed - before.hitsConfirmed,
+      ping: Math.round(end.ping),
+      server: { shots: count("arena_shots_total"), rewound: count("arena_shots_rewound_total"), capped: count("arena_shots_rewind_capped_total") },
+    };
   } finally {
     server.stop();
   }
