@@ -236,6 +236,9 @@ pub fn replay() -> crate::replay::Replay {
             players: joined.players.clone(),
             state: vec![0x90],
         },
+        // Player 3's inputs change a little at a time, as they do (the input block codes each against
+        // the one before in its chunk): a diagonal, an aim, whole and fractional view ticks, -0.0; 7
+        // skips a sequence number and starts drawing the past; the second chunk starts afresh.
         records: vec![
             Record::Tick {
                 tick: 1231,
@@ -245,8 +248,45 @@ pub fn replay() -> crate::replay::Replay {
                     Op::Input { player: 7, input: Input { view_tick: None, ..input } },
                 ],
             },
-            Record::Tick { tick: 1232, ops: vec![Op::Despawn { player: 9 }, Op::Leave { player: 9 }] },
+            Record::Tick {
+                tick: 1232,
+                ops: vec![
+                    Op::Input {
+                        player: 3,
+                        input: Input {
+                            seq: 8,
+                            movement: [0.707_106_77, -0.707_106_77],
+                            aim: 0.3125,
+                            view_tick: Some(1233.5),
+                            ..input
+                        },
+                    },
+                    Op::Despawn { player: 9 },
+                    Op::Leave { player: 9 },
+                    Op::Input {
+                        player: 7,
+                        input: Input { seq: 9, buttons: 0, view_tick: Some(1231.0), ..input },
+                    },
+                ],
+            },
+            Record::Tick {
+                tick: 1233,
+                ops: vec![Op::Input {
+                    player: 3,
+                    input: Input {
+                        seq: 9,
+                        movement: [-0.0, 1.0],
+                        aim: -1.5,
+                        buttons: 0,
+                        view_tick: Some(1233.8125),
+                    },
+                }],
+            },
             Record::Snapshot { tick: 1234, keyframe: true, bytes: message("snapshot") },
+            Record::Tick {
+                tick: 1235,
+                ops: vec![Op::Input { player: 3, input: Input { seq: 10, ..input } }],
+            },
             Record::Events { tick: 1236, bytes: message("events") },
             Record::Snapshot { tick: 1236, keyframe: false, bytes: message("snapshot_delta") },
             Record::End(End {

@@ -1,14 +1,15 @@
 // Reading replay files (protocol/REPLAY.md; the Rust twin is protocol/src/replay.rs): the prelude,
 // the zstd chunks (fzstd), and the MessagePack records in them. The snapshot and events records hold
-// the room's own messages, which decodeServer reads as in live play.
+// the room's own messages, which decodeServer reads as in live play. The inputs (each chunk's input
+// block, format 2) matter to re-simulation only: this reader skips them and counts a tick's ops.
 import { decodeMulti } from "@msgpack/msgpack";
 import { decompress } from "fzstd";
 import type { MapInfo, PlayerInfo, TuningInfo } from "./protocol";
 
 /** The first bytes of every replay file ("ARENAREC"). */
 export const REPLAY_MAGIC = "ARENAREC";
-/** The newest replay format this client reads. */
-export const REPLAY_FORMAT_VERSION = 1;
+/** The newest replay format this client reads (format 1 files read too: they only lack input blocks). */
+export const REPLAY_FORMAT_VERSION = 2;
 /** The largest chunk accepted, compressed or not (as the server's reader). */
 export const MAX_CHUNK_BYTES = 32 << 20;
 
@@ -100,7 +101,10 @@ export function readReplay(file: Uint8Array): Replay {
   try {
     header = decodeHeader(decodeMulti(first, { useBigInt64: true }).next().value);
     for (const chunk of chunks.slice(1)) {
-      for (const value of decodeMulti(chunk, { useBigInt64: true })) records.push(decodeRecord(value));
+      for (const value of decodeMulti(chunk, { useBigInt64: true })) {
+        const record = decodeRecord(value);
+        if (record !== null) records.push(record);
+      }
     }
   } catch (err) {
     if (err instanceof ReplayError) throw err;
@@ -123,12 +127,15 @@ function decodeHeader(value: unknown): ReplayHeader {
   return out;
 }
 
-function decodeRecord(value: unknown): ReplayRecord {
+/** A record, or null for a chunk's input block (kind 5, not a record: the fields of its tick records' inputs). */
+function decodeRecord(value: unknown): ReplayRecord | null {
   if (!Array.isArray(value) || value.length < 2) throw new ReplayError("a replay record is damaged");
   const kind = num(value[0]);
+  if (kind === 5) return null;
   const tick = num(value[1]);
   switch (kind) {
     case 1:
+      // Each op is an array, or (format 2) a player's id: their next input from the input block.
       return { kind: "tick", tick, ops: (value[2] as unknown[]).length };
     case 2:
       return { kind: "snapshot", tick, keyframe: value[2] as boolean, bytes: value[3] as Uint8Array };

@@ -1,11 +1,13 @@
 // The client's replay reader (src/replay.ts) against the golden fixture the Rust tests write
 // (protocol/fixtures/replay.arena-replay, with its contents as JSON beside it): the same header and
-// records, the snapshot and events records decode as the room's messages, and what is not a whole
+// records, the snapshot and events records decode as the room's messages (the input blocks of format 2
+// are skipped, the ops of each tick counted), a format 1 file still reads, and what is not a whole
 // replay is refused with a reason a person can read.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { encode } from "@msgpack/msgpack";
 import { decodeServer } from "../src/protocol";
 import { REPLAY_FORMAT_VERSION, ReplayError, readReplay } from "../src/replay";
 
@@ -32,6 +34,33 @@ test("the replay fixture reads as the Rust example", () => {
     if (record.kind === "end") assert.deepEqual(record.end, want.end);
   });
   assert.deepEqual(replay.end, json.records.at(-1).end);
+});
+
+/** A zstd frame of one raw (stored) block: what a compressor may write for bytes that do not compress. */
+function rawZstdFrame(bytes: Uint8Array): Uint8Array {
+  assert.ok(bytes.length < 256, "a one-byte content size");
+  const header = [0x28, 0xb5, 0x2f, 0xfd, 0x20, bytes.length]; // magic; single segment, 1-byte size
+  const block = (bytes.length << 3) | 1; // last block, raw
+  return new Uint8Array([...header, block & 0xff, (block >> 8) & 0xff, block >> 16, ...bytes]);
+}
+
+test("a format 1 file (inputs whole in their tick records, no input block) still reads", () => {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const headerChunk = file.subarray(10, 14 + view.getUint32(10, true));
+  const records = [
+    [1, 1231, [[4, 3, 7, 1.0, 0.0, 0.25, 1, 1232.5], [1, 9, "Linus", null]]],
+    [2, 1232, true, new Uint8Array([0x90])],
+    [4, 1240, "finished", [[3, "Grace", 1, 0]], 1],
+  ];
+  const frame = rawZstdFrame(new Uint8Array(records.flatMap((r) => [...encode(r)])));
+  const v1 = new Uint8Array([...file.subarray(0, 8), 1, 0, ...headerChunk, frame.length, 0, 0, 0, ...frame]);
+  const replay = readReplay(v1);
+  assert.deepEqual(
+    replay.records.map((r) => [r.kind, r.kind === "tick" ? r.ops : null]),
+    [["tick", 2], ["snapshot", null], ["end", null]],
+  );
+  const players = [{ id: 3, name: "Grace", kills: 1, deaths: 0 }];
+  assert.deepEqual(replay.end, { tick: 1240, reason: "finished", players, kills: 1 });
 });
 
 test("what is not a whole replay is refused with a reason", () => {

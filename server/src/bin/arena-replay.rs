@@ -1,12 +1,13 @@
 //! `arena-replay`: read, check and export recorded matches (the files under the server's `--replays`
 //! folder, or downloaded from `/replays/ID`).
 
-use std::io::BufReader;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use arena_protocol::replay::{Record, Replay};
+use arena_protocol::replay::{ChunkBuilder, FORMAT_VERSION, Record, Replay, ReplayReader, ReplayWriter};
 use arena_protocol::{GameEvent, ServerMsg};
 use arena_server::replays::verify::{VerifyError, verify};
 use clap::{Parser, Subcommand};
@@ -44,12 +45,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rewrites a replay in this version's format (a format 1 file takes about half the room), chunk
+    /// for chunk, and says how long the chunks took to encode and compress.
+    Convert {
+        /// The replay file.
+        file: PathBuf,
+        /// Where the rewritten replay goes (not the same file).
+        output: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let file = match &args.command {
         Command::Info { file } | Command::Verify { file } | Command::Export { file, .. } => file,
+        Command::Convert { file, output } => {
+            return match convert(file, output) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("arena-replay: {err:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     let replay = match read(file) {
         Ok(replay) => replay,
@@ -61,6 +79,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Info { .. } => info(&replay),
         Command::Export { .. } => export(&replay),
+        Command::Convert { .. } => unreachable!("converted above"),
         Command::Verify { .. } => match verify(&replay) {
             Ok(done) => {
                 println!(
@@ -87,6 +106,44 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Reads `path` chunk by chunk and writes each chunk again to `output`, in this version's format.
+fn convert(path: &Path, output: &Path) -> anyhow::Result<()> {
+    let same =
+        std::fs::canonicalize(output).ok().zip(std::fs::canonicalize(path).ok()).is_some_and(|(a, b)| a == b);
+    anyhow::ensure!(!same, "{} is the file to convert; write it elsewhere", output.display());
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader =
+        ReplayReader::new(BufReader::new(file)).with_context(|| format!("{}", path.display()))?;
+    let mut header = reader.header().clone();
+    let from = header.format;
+    header.format = FORMAT_VERSION;
+    let out = std::fs::File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+    let mut writer = ReplayWriter::new(BufWriter::new(out), &header)?;
+    let (mut records, mut chunk) = (Vec::new(), ChunkBuilder::default());
+    let (mut chunks, mut busy) = (0u32, Duration::ZERO);
+    while reader.next_chunk(&mut records).with_context(|| format!("{}", path.display()))? {
+        for record in records.drain(..) {
+            chunk.push(record.as_ref())?;
+        }
+        let started = Instant::now();
+        writer.write_chunk(&chunk)?;
+        busy += started.elapsed();
+        chunks += 1;
+        chunk.clear();
+    }
+    let written = writer.written();
+    writer.finish()?.flush()?;
+    let read = std::fs::metadata(path)?.len();
+    println!(
+        "{}: format {from}, {read} bytes -> {}: format {FORMAT_VERSION}, {written} bytes ({:.1}%); {chunks} chunks, {:.2} ms each to encode and compress",
+        path.display(),
+        output.display(),
+        written as f64 * 100.0 / read.max(1) as f64,
+        busy.as_secs_f64() * 1000.0 / f64::from(chunks.max(1)),
+    );
+    Ok(())
 }
 
 fn read(path: &Path) -> anyhow::Result<Replay> {

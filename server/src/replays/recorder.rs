@@ -1,11 +1,12 @@
 //! A room's recording of its current match, and the writer that puts it on disk.
 //!
 //! The room encodes records into a chunk as it plays (the calls made before each tick, and the bytes of
-//! each snapshot and events message it already encoded for its players) and hands each full chunk to
-//! a writer over a bounded channel with `try_send`: compressing and writing happen on a blocking
-//! thread, never on the tick. When the writer falls behind (a disk slower than a match) and the channel
-//! is full, the room gives up this match's recording, with a warning and `arena_replays_dropped_total`:
-//! the room never waits, and a recording with a hole in it would not re-simulate anyway.
+//! each snapshot and events message it already encoded for its players; inputs are kept aside for the
+//! chunk's input block) and hands each full chunk to a writer over a bounded channel with `try_send`:
+//! encoding the input block, compressing and writing happen on a blocking thread, never on the tick.
+//! When the writer falls behind (a disk slower than a match) and the channel is full, the room gives
+//! up this match's recording, with a warning and `arena_replays_dropped_total`: the room never waits,
+//! and a recording with a hole in it would not re-simulate anyway.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use arena_protocol::GameEvent;
 use arena_protocol::replay::{
-    End, EndReason, FinalScore, Header, Op, RecordRef, ReplayError, ReplayWriter, encode_record,
+    ChunkBuilder, End, EndReason, FinalScore, Header, Op, RecordRef, ReplayError, ReplayWriter,
 };
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -32,10 +33,10 @@ pub(crate) const KEYFRAME_SECONDS: u16 = 5;
 /// What a room hands its writer.
 #[derive(Debug)]
 enum ToWriter {
-    /// A chunk of encoded records.
-    Chunk(Vec<u8>),
+    /// A chunk.
+    Chunk(ChunkBuilder),
     /// The last chunks (the rest, and the end record alone), and the end: the replay is whole.
-    End(Vec<u8>, Vec<u8>, End),
+    End(ChunkBuilder, ChunkBuilder, End),
 }
 
 /// The recording gave up: its writer fell behind or failed.
@@ -48,7 +49,7 @@ pub(crate) struct Recorder {
     id: String,
     tx: mpsc::Sender<ToWriter>,
     /// The chunk being filled.
-    chunk: Vec<u8>,
+    chunk: ChunkBuilder,
     snapshots_in_chunk: u16,
     keyframe_every: u16,
     /// Everyone who played, by id (for the end record).
@@ -73,7 +74,15 @@ impl Recorder {
         let keyframe_every = header.keyframe_every.max(1);
         let store = Arc::clone(store);
         tasks.spawn_blocking(move || write(&store, &header, rx));
-        Self { id, tx, chunk: Vec::new(), snapshots_in_chunk: 0, keyframe_every, players, kills: 0 }
+        Self {
+            id,
+            tx,
+            chunk: ChunkBuilder::default(),
+            snapshots_in_chunk: 0,
+            keyframe_every,
+            players,
+            kills: 0,
+        }
     }
 
     /// The replay's id.
@@ -110,9 +119,7 @@ impl Recorder {
         snapshot: &SnapshotBytes,
     ) -> Result<(), Dropped> {
         if self.snapshots_in_chunk >= self.keyframe_every {
-            let capacity = self.chunk.capacity();
-            let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(capacity));
-            self.tx.try_send(ToWriter::Chunk(chunk)).map_err(|_| Dropped)?;
+            self.tx.try_send(ToWriter::Chunk(self.chunk.take())).map_err(|_| Dropped)?;
             self.snapshots_in_chunk = 0;
         }
         if let Some((events, bytes)) = events {
@@ -144,8 +151,8 @@ impl Recorder {
         let mut players: Vec<FinalScore> = std::mem::take(&mut self.players).into_values().collect();
         players.sort_by(|a, b| b.kills.cmp(&a.kills).then(a.deaths.cmp(&b.deaths)).then(a.id.cmp(&b.id)));
         let end = End { tick, reason, players, kills: self.kills };
-        let mut last = Vec::new();
-        if encode_record(RecordRef::End(&end), &mut last).is_err() {
+        let mut last = ChunkBuilder::default();
+        if last.push(RecordRef::End(&end)).is_err() {
             return Err(Dropped);
         }
         let rest = std::mem::take(&mut self.chunk);
@@ -153,9 +160,9 @@ impl Recorder {
     }
 
     fn record(&mut self, record: RecordRef<'_>) {
-        // Encoding into a Vec cannot fail for these types; a failure would be a bug, and the writer
-        // would then refuse the chunk's bytes on reading back (verify catches it).
-        if let Err(err) = encode_record(record, &mut self.chunk) {
+        // Encoding into a Vec cannot fail for these types; a failure would be a bug, the record would
+        // be missing from the file, and verify would find the hole.
+        if let Err(err) = self.chunk.push(record) {
             warn!(id = %self.id, %err, "could not encode a replay record");
         }
     }
