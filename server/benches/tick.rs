@@ -1,5 +1,8 @@
 //! Micro-benchmarks of the tick path: building and encoding one snapshot as a keyframe and as a delta
-//! (16, 64 and 256 ships with projectiles), and one room tick with 16 players moving, aiming and firing.
+//! (16, 64 and 256 ships with projectiles), and one room tick with 16 players moving, aiming and firing,
+//! with and without recording the match (what recording adds on the tick: the simulation's journal,
+//! and the room's chunk of records: the tick's calls, and every other tick the snapshot's bytes,
+//! handed to the writer every 5 s; compressing and writing happen on the writer's thread).
 //!
 //! Run with `cargo bench -p arena-server --bench tick`.
 
@@ -7,6 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 
+use arena_protocol::replay::{ChunkBuilder, RecordRef};
 use arena_protocol::{Buttons, Input, ProjectileState, ServerMsg, ShipState, Snapshot, SnapshotFrame};
 use arena_server::GameData;
 use arena_server::sim::Simulation;
@@ -89,6 +93,25 @@ fn encode(frame: &mut SnapshotFrame, msg: &mut ServerMsg, buf: &mut Vec<u8>) -> 
     black_box(buf.len())
 }
 
+/// One tick's inputs of 16 fighting players: moving, turning, firing, drawn 12 ticks (200 ms) behind as
+/// a browser over a 100 ms link, so every shot is rewound.
+fn push_fighting_inputs(sim: &mut Simulation, ships: &[bevy_ecs::entity::Entity], seq: u32) {
+    let view_tick = Some(sim.tick() as f64 - 12.0);
+    for (i, &ship) in ships.iter().enumerate() {
+        let angle = seq as f32 / 30.0 + i as f32;
+        sim.push_input(
+            ship,
+            Input {
+                seq,
+                movement: [angle.cos(), angle.sin()],
+                aim: angle * 3.0,
+                buttons: Buttons::FIRE,
+                view_tick,
+            },
+        );
+    }
+}
+
 fn room_tick(c: &mut Criterion) {
     let mut sim = Simulation::new(game(), 60, 1);
     let ships: Vec<_> = (1..=16).map(|p| sim.add_player(p)).collect();
@@ -97,21 +120,7 @@ fn room_tick(c: &mut Criterion) {
     c.bench_function("room_tick_16_fighting", |b| {
         b.iter(|| {
             seq += 1;
-            // Drawn 12 ticks (200 ms) behind, as a browser over a 100 ms link: every shot is rewound.
-            let view_tick = Some(sim.tick() as f64 - 12.0);
-            for (i, &ship) in ships.iter().enumerate() {
-                let angle = seq as f32 / 30.0 + i as f32;
-                sim.push_input(
-                    ship,
-                    Input {
-                        seq,
-                        movement: [angle.cos(), angle.sin()],
-                        aim: angle * 3.0,
-                        buttons: Buttons::FIRE,
-                        view_tick,
-                    },
-                );
-            }
+            push_fighting_inputs(&mut sim, &ships, seq);
             sim.step();
             sim.write_snapshot(&mut snap);
             black_box(snap.ships.len())
@@ -119,5 +128,47 @@ fn room_tick(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, encode_snapshot, room_tick);
+/// The same tick in a room recording its match, with the recording's share of the room's work: the
+/// journal taken, the tick record and (at 30 Hz snapshots, every other tick) the snapshot record
+/// pushed to the chunk, and a new chunk every 5 s (300 snapshots), as the room's recorder does.
+fn room_tick_recorded(c: &mut Criterion) {
+    let mut sim = Simulation::new(game(), 60, 1);
+    let ships: Vec<_> = (1..=16).map(|p| sim.add_player(p)).collect();
+    sim.keep_journal();
+    let mut seq = 0u32;
+    let mut snap = Snapshot::default();
+    let mut journal = Vec::new();
+    let mut chunk = ChunkBuilder::default();
+    // A fighting room's snapshot as it is encoded for the players (the room encodes it anyway; the
+    // recording copies its bytes).
+    let mut frame = SnapshotFrame::default();
+    frame.keyframe(&snapshot(16, 123_456));
+    let bytes = arena_protocol::encode(&ServerMsg::Snapshot(frame)).expect("encode");
+    let mut snapshots = 0u32;
+    c.bench_function("room_tick_16_fighting_recorded", |b| {
+        b.iter(|| {
+            seq += 1;
+            push_fighting_inputs(&mut sim, &ships, seq);
+            sim.step();
+            sim.write_snapshot(&mut snap);
+            journal.clear();
+            sim.take_journal(&mut journal);
+            let tick = sim.tick();
+            chunk.push(RecordRef::Tick { tick, ops: &journal }).expect("tick record");
+            if tick % 2 == 0 {
+                if snapshots == 300 {
+                    black_box(chunk.take());
+                    snapshots = 0;
+                }
+                chunk
+                    .push(RecordRef::Snapshot { tick, keyframe: snapshots == 0, bytes: &bytes })
+                    .expect("record");
+                snapshots += 1;
+            }
+            black_box(snap.ships.len())
+        })
+    });
+}
+
+criterion_group!(benches, encode_snapshot, room_tick, room_tick_recorded);
 criterion_main!(benches);
