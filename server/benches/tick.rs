@@ -155,7 +155,7 @@ fn room_tick_recorded(c: &mut Criterion) {
             sim.take_journal(&mut journal);
             let tick = sim.tick();
             chunk.push(RecordRef::Tick { tick, ops: &journal }).expect("tick record");
-            if tick % 2 == 0 {
+            if tick.is_multiple_of(2) {
                 if snapshots == 300 {
                     black_box(chunk.take());
                     snapshots = 0;
