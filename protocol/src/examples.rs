@@ -271,16 +271,23 @@ pub fn replay() -> crate::replay::Replay {
             },
             Record::Tick {
                 tick: 1233,
-                ops: vec![Op::Input {
-                    player: 3,
-                    input: Input {
-                        seq: 9,
-                        movement: [-0.0, 1.0],
-                        aim: -1.5,
-                        buttons: 0,
-                        view_tick: Some(1233.8125),
+                ops: vec![
+                    // Off the server's 1/256 grid (a file may hold any f64): a step in ordered bits.
+                    Op::Input {
+                        player: 7,
+                        input: Input { seq: 10, buttons: 0, view_tick: Some(1231.7), ..input },
                     },
-                }],
+                    Op::Input {
+                        player: 3,
+                        input: Input {
+                            seq: 9,
+                            movement: [-0.0, 1.0],
+                            aim: -1.5,
+                            buttons: 0,
+                            view_tick: Some(1233.8125),
+                        },
+                    },
+                ],
             },
             Record::Snapshot { tick: 1234, keyframe: true, bytes: message("snapshot") },
             Record::Tick {

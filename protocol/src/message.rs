@@ -71,7 +71,8 @@ pub struct Input {
     /// server tick, fractional (its interpolation time: between the snapshots of ticks `floor` and
     /// `ceil`). The server tests this input's shot against ships as they were then (lag compensation,
     /// within its `--max-rewind`). Absent (or not finite) for a client that draws no one in the past:
-    /// its shots are tested against the present.
+    /// its shots are tested against the present. The server uses it rounded to the nearest
+    /// 1/[`VIEW_TICK_FRACTIONS`] of a tick ([`quantize_view_tick`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_tick: Option<f64>,
 }
@@ -327,6 +328,22 @@ fn is_false(b: &bool) -> bool {
 /// MessagePack where a float is 5. The server keeps ship state on the same grid, so a client that rounds
 /// the same way predicts exactly.
 pub const POSITION_SCALE: f32 = 8.0;
+
+/// The grid the server keeps [`Input::view_tick`] on: 1/256 of a tick (65 µs at 60 Hz, a fiftieth of
+/// a unit for a ship at full speed), so that recorded matches store each view tick as a small step
+/// from the one before instead of a float's noisy low bits. A power of two: the rounding is exact.
+pub const VIEW_TICK_FRACTIONS: f64 = 256.0;
+
+/// A view tick on the server's grid: rounded to the nearest 1/[`VIEW_TICK_FRACTIONS`] of a tick.
+/// Applying it twice changes nothing; NaN, the infinities and values from 2^52 on (whole numbers
+/// already, and too large to scale) stay as they are.
+pub fn quantize_view_tick(view_tick: f64) -> f64 {
+    if view_tick.abs() < 4_503_599_627_370_496.0 {
+        (view_tick * VIEW_TICK_FRACTIONS).round() / VIEW_TICK_FRACTIONS
+    } else {
+        view_tick
+    }
+}
 
 /// Aim angles travel as steps of a full turn (`4096` steps = 2π, about 0.09° each). A ship's aim is for
 /// showing only (projectiles fly along the unrounded input aim, and a client shows its own ship with its

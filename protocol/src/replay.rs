@@ -516,7 +516,7 @@ impl<'de> Deserialize<'de> for Op {
 mod inputs {
     use std::collections::BTreeMap;
 
-    use crate::Input;
+    use crate::{Input, VIEW_TICK_FRACTIONS};
 
     /// What a player's first input in a chunk is coded against.
     pub(super) const BEFORE: Input =
@@ -542,6 +542,9 @@ mod inputs {
     /// The step from the previous view tick in [`ordered64`] terms (zigzag), 8 bytes big-endian: its
     /// leading zeros compress, where a varint would spread the noise of its low bits over every byte.
     const VIEW_ORDERED_STEP: u8 = 3;
+    /// A varint: the number of [`VIEW_TICK_FRACTIONS`]ths of a tick from the previous view tick
+    /// (zigzag). The server keeps view ticks on that grid (browsers draw fractional ticks).
+    const VIEW_FINE_STEP: u8 = 4;
 
     /// The block as read, columns still undecoded.
     pub(super) struct Block {
@@ -708,17 +711,23 @@ mod inputs {
                 out.push(VIEW_EXACT);
                 out.extend_from_slice(&view.to_be_bytes());
             }
-            (Some(prev), Some(view)) => match whole_step(prev, view) {
-                Some(step) => {
-                    out.push(VIEW_WHOLE_STEP);
-                    put_varint(out, zigzag64(step as u64));
+            (Some(prev), Some(view)) => {
+                match (whole_step(prev, view, 1.0), whole_step(prev, view, VIEW_TICK_FRACTIONS)) {
+                    (Some(step), _) => {
+                        out.push(VIEW_WHOLE_STEP);
+                        put_varint(out, zigzag64(step as u64));
+                    }
+                    (None, Some(step)) => {
+                        out.push(VIEW_FINE_STEP);
+                        put_varint(out, zigzag64(step as u64));
+                    }
+                    (None, None) => {
+                        out.push(VIEW_ORDERED_STEP);
+                        let step = zigzag64(ordered64(view).wrapping_sub(ordered64(prev)));
+                        out.extend_from_slice(&step.to_be_bytes());
+                    }
                 }
-                None => {
-                    out.push(VIEW_ORDERED_STEP);
-                    let step = zigzag64(ordered64(view).wrapping_sub(ordered64(prev)));
-                    out.extend_from_slice(&step.to_be_bytes());
-                }
-            },
+            }
         }
     }
 
@@ -732,6 +741,10 @@ mod inputs {
                 let prev = relative()?;
                 prev + (unzigzag64(c.varint()?) as i64) as f64
             }
+            VIEW_FINE_STEP => {
+                let prev = relative()?;
+                prev + (unzigzag64(c.varint()?) as i64) as f64 / VIEW_TICK_FRACTIONS
+            }
             VIEW_ORDERED_STEP => {
                 let prev = relative()?;
                 from_ordered64(ordered64(prev).wrapping_add(unzigzag64(u64::from_be_bytes(c.array()?))))
@@ -740,15 +753,17 @@ mod inputs {
         }))
     }
 
-    /// `view - prev`, when it is a whole number of ticks that added to `prev` gives `view` back exactly.
-    fn whole_step(prev: f64, view: f64) -> Option<i64> {
-        let step = view - prev;
+    /// `view - prev` in `1 / fractions` of a tick, when it is a whole number of them that added to
+    /// `prev` (as `prev + step / fractions`) gives `view` back exactly. `fractions` is a power of two, so
+    /// the scaling itself is exact.
+    fn whole_step(prev: f64, view: f64, fractions: f64) -> Option<i64> {
+        let step = (view - prev) * fractions;
         // Below 2^53 every whole f64 is an i64 and back (NaN and infinities have no whole part).
         if step.fract() != 0.0 || step.abs() >= 9_007_199_254_740_992.0 {
             return None;
         }
         let step = step as i64;
-        ((prev + step as f64).to_bits() == view.to_bits()).then_some(step)
+        ((prev + step as f64 / fractions).to_bits() == view.to_bits()).then_some(step)
     }
 
     /// The y of the unit vector with this x, on the side `negative` says: what a direction of length 1

@@ -214,6 +214,8 @@ fn view_tick() -> impl Strategy<Value = Option<f64>> {
         Just(Some(f64::from_bits(1))),
         (1000.0f64..2000.0).prop_map(Some),
         (0u32..5000).prop_map(|t| Some(f64::from(t))),
+        // On the server's grid, as a browser's are once the server has them.
+        (256_000u32..512_000).prop_map(|t| Some(f64::from(t) / arena_protocol::VIEW_TICK_FRACTIONS)),
         any::<f64>().prop_map(Some),
     ]
 }
@@ -370,4 +372,43 @@ fn a_damaged_input_block_is_refused_with_what_is_wrong() {
             input: Input { seq: 1, movement: [0.0, 0.0], aim: 0.0, buttons: 0, view_tick: None }
         }]
     );
+}
+
+/// A minute of one player's inputs as a browser sends them (a fractional view tick that moves on by
+/// about a tick a frame, sometimes two inputs to a frame), each tick a record, a chunk every 5 s.
+fn browser_minute(view: impl Fn(f64) -> f64) -> Replay {
+    let mut replay = examples::replay();
+    replay.records.clear();
+    for i in 0..3600u32 {
+        let tick = 1231 + u64::from(i);
+        // 60 Hz frames with a little jitter, and the render delay drifting slowly.
+        let drawn = f64::from(i) - 6.3 + 0.05 * (f64::from(i) * 0.37).sin() + 0.002 * f64::from(i % 97);
+        let input =
+            Input { seq: i + 1, movement: [1.0, 0.0], aim: 0.5, buttons: 0, view_tick: Some(view(drawn)) };
+        replay.records.push(Record::Tick { tick, ops: vec![Op::Input { player: 3, input }] });
+        if i % 300 == 0 {
+            replay.records.push(Record::Snapshot { tick, keyframe: true, bytes: vec![0x90] });
+        }
+    }
+    replay
+}
+
+#[test]
+fn view_ticks_on_the_servers_grid_are_small_steps_on_disk() {
+    use arena_protocol::quantize_view_tick;
+    for v in [0.0, -0.0, 1233.8125, 1e15, 5e15, f64::INFINITY, f64::MAX] {
+        assert_eq!(quantize_view_tick(v).to_bits(), v.to_bits(), "{v} is on the grid already");
+    }
+    assert!(quantize_view_tick(f64::NAN).is_nan());
+    for v in [1233.1, -7.77, 123_456.789_012] {
+        let q = quantize_view_tick(v);
+        assert!((q - v).abs() <= 0.5 / arena_protocol::VIEW_TICK_FRACTIONS, "{v} -> {q}");
+        assert_eq!(quantize_view_tick(q).to_bits(), q.to_bits(), "applying it twice changes nothing");
+    }
+    let raw = browser_minute(|v| v).to_bytes().expect("encode");
+    let on_grid = browser_minute(quantize_view_tick);
+    let grid = on_grid.to_bytes().expect("encode");
+    assert_eq!(all_bits(&Replay::read(&grid[..]).expect("decode").records), all_bits(&on_grid.records));
+    // The steps take a byte or two where a float's noisy bits take several.
+    assert!(grid.len() * 2 < raw.len(), "on the grid {} bytes, raw {} bytes", grid.len(), raw.len());
 }

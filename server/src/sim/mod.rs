@@ -165,8 +165,10 @@ impl Simulation {
         last
     }
 
-    /// Queues a player's input for the ticks to come.
-    pub fn push_input(&mut self, entity: Entity, input: Input) -> InputOutcome {
+    /// Queues a player's input for the ticks to come. Its view tick is put on the server's grid first
+    /// (`quantize_view_tick`), so the journal (and a recording) holds what the simulation uses.
+    pub fn push_input(&mut self, entity: Entity, mut input: Input) -> InputOutcome {
+        input.view_tick = input.view_tick.map(arena_protocol::quantize_view_tick);
         self.log_ship(entity, |player| journal::Op::Input { player, input });
         match self.world.get_mut::<InputQueue>(entity) {
             Some(mut queue) => queue.push(input),
