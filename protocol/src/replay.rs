@@ -633,6 +633,12 @@ mod inputs {
                     self.control.len()
                 ));
             }
+            // Nor may the inputs take more memory than a chunk may hold bytes (a control byte is a
+            // whole input of 40 bytes): a small, hostile file must not make the reader allocate gigabytes.
+            let room = total.saturating_mul(std::mem::size_of::<Input>() as u64);
+            if room > super::MAX_CHUNK_BYTES as u64 {
+                return Err(format!("the input block claims {total} inputs, more than a chunk may hold"));
+            }
             let mut c = Cursors {
                 control: Cursor::new("control", &self.control),
                 move_x: Cursor::new("move_x", &self.move_x),

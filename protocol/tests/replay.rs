@@ -343,7 +343,8 @@ fn a_damaged_input_block_is_refused_with_what_is_wrong() {
         ))
     };
     let tick = |inputs: usize| msgpack(&(1u8, 1231u64, vec![3u32; inputs]));
-    let cases: [(&str, Vec<u8>); 10] = [
+    let many = vec![0u8; 1_000_000];
+    let cases: [(&str, Vec<u8>); 11] = [
         ("and the chunk has none", tick(1)),
         ("beyond the chunk's input block", [block(1, &[0], &[], &[]), tick(2)].concat()),
         ("1 inputs of player 3 that no tick record takes", [block(2, &[0, 0], &[], &[]), tick(1)].concat()),
@@ -352,6 +353,8 @@ fn a_damaged_input_block_is_refused_with_what_is_wrong() {
         ("the move_x_low column ends early", [block(1, &[2], &[0], &[]), tick(1)].concat()),
         ("view tick kind 2 is a step from none", [block(1, &[32, 2, 4], &[], &[]), tick(1)].concat()),
         ("claims 1000 inputs but has 1 control bytes", [block(1000, &[0], &[], &[]), tick(1)].concat()),
+        // A megabyte of zeros (a few hundred bytes compressed) would be 40 MB of inputs.
+        ("more than a chunk may hold", [block(1_000_000, &many, &[], &[]), tick(1)].concat()),
         ("column has 1 bytes past its inputs", [block(1, &[0], &[7], &[]), tick(1)].concat()),
         ("not the chunk's first value", [tick(0), block(1, &[0], &[], &[]), tick(1)].concat()),
     ];

@@ -19,10 +19,12 @@ export class Controls {
   mouseX = 0;
   mouseY = 0;
   scoreboard = false;
+  /** Off outside a game: the keys then belong to the page (the replay viewer, forms). */
+  enabled = false;
 
   constructor(target: HTMLElement) {
     window.addEventListener("keydown", (e) => {
-      if (isTyping(e)) return;
+      if (!this.enabled || isTyping(e)) return;
       if (e.code === "Tab") {
         this.scoreboard = true;
         e.preventDefault();
@@ -82,5 +84,5 @@ export class Controls {
 
 function isTyping(e: KeyboardEvent): boolean {
   const t = e.target;
-  return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement;
+  return t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
 }

@@ -37,6 +37,7 @@ function playerName(): string {
 /** Shows one screen, stopping what the others were doing. */
 function screen(name: "landing" | "replays" | "viewer" | "game"): void {
   for (const id of ["landing", "replays", "viewer", "game"]) show(id, id === name);
+  controls.enabled = name === "game";
   clearInterval(roomTimer);
   if (name !== "viewer") {
     viewer?.stop();

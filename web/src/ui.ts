@@ -66,25 +66,38 @@ export function pushKillfeed(text: string): void {
   setTimeout(() => li.remove(), 6000);
 }
 
-export function renderScores(
-  rows: { id: number; name: string; kills: number; deaths: number }[],
-  me: number,
-  title: string,
-): void {
+export interface ScoreRow {
+  id: number;
+  name: string;
+  kills: number;
+  deaths: number;
+}
+
+/** Best first: most kills, then fewest deaths, then who joined first. */
+export function rankScores(rows: ScoreRow[]): ScoreRow[] {
+  return [...rows].sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
+}
+
+/** Fills a score table's body with `rows` as they are, `highlight`'s row marked, rows clickable. */
+export function fillScores(body: HTMLElement, rows: ScoreRow[], highlight: number | null, click?: (id: number) => void): void {
+  body.replaceChildren(
+    ...rows.map((r) => {
+      const tr = document.createElement("tr");
+      if (r.id === highlight) tr.className = "me";
+      for (const v of [r.name, String(r.kills), String(r.deaths)]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.append(td);
+      }
+      if (click) tr.onclick = () => click(r.id);
+      return tr;
+    }),
+  );
+}
+
+export function renderScores(rows: ScoreRow[], me: number, title: string): void {
   setText("scoreboard-title", title);
-  const body = el("scores");
-  body.replaceChildren();
-  const sorted = [...rows].sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
-  for (const r of sorted) {
-    const tr = document.createElement("tr");
-    if (r.id === me) tr.className = "me";
-    for (const v of [r.name, String(r.kills), String(r.deaths)]) {
-      const td = document.createElement("td");
-      td.textContent = v;
-      tr.append(td);
-    }
-    body.append(tr);
-  }
+  fillScores(el("scores"), rankScores(rows), me);
 }
 
 /** A replay as `/api/replays` lists it. */

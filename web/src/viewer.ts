@@ -7,7 +7,7 @@ import { buildTimeline, frameAt, secondsAt, type Timeline, tickAt, viewAt } from
 import type { Ship } from "./protocol";
 import type { Renderer, ShipView } from "./render";
 import { ReplayError, readReplay } from "./replay";
-import { el, formatClock, setText, show, toast } from "./ui";
+import { el, fillScores, formatClock, rankScores, type ScoreRow, setText, show, toast } from "./ui";
 
 /** The speeds offered, slowest first (↑ and ↓ step through them). */
 export const SPEEDS = [0.25, 0.5, 1, 2, 4] as const;
@@ -75,10 +75,17 @@ export class Viewer {
     seek.oninput = () => this.seek(Number(seek.value));
     seek.onchange = unfocus;
     const speed = el<HTMLSelectElement>("viewer-speed");
+    speed.replaceChildren(...SPEEDS.map((s) => new Option(`${s}×`, String(s))));
     speed.value = "1";
-    speed.onchange = () => this.setSpeed(Number(speed.value));
+    speed.onchange = () => {
+      this.setSpeed(Number(speed.value));
+      unfocus();
+    };
     const follow = el<HTMLSelectElement>("viewer-follow");
-    follow.onchange = () => this.follow(follow.value === "" ? null : Number(follow.value));
+    follow.onchange = () => {
+      this.follow(follow.value === "" ? null : Number(follow.value));
+      unfocus();
+    };
     window.addEventListener("keydown", this.keys);
     void this.load();
     requestAnimationFrame((t) => this.frame(t));
@@ -93,8 +100,10 @@ export class Viewer {
       this.timeline = timeline;
       this.tick = tickAt(timeline, this.startSeconds);
       this.setupControls(timeline);
-      this.setPlaying(true);
+      // A link to the very end opens there, paused.
+      this.setPlaying(this.tick < timeline.lastTick);
     } catch (err) {
+      if (this.stopped) return;
       this.fail(err instanceof ReplayError || err instanceof NotFound ? err.message : `could not load: ${String(err)}`);
     }
   }
@@ -103,6 +112,7 @@ export class Viewer {
   private async download(): Promise<Uint8Array> {
     const deadline = performance.now() + NOT_YET_RETRY_MS;
     for (;;) {
+      if (this.stopped) throw new NotFound("stopped");
       const res = await fetch(`/replays/${encodeURIComponent(this.id)}`);
       if (res.ok) return new Uint8Array(await res.arrayBuffer());
       if (res.status !== 404) throw new Error(`the server answered HTTP ${res.status}`);
@@ -146,7 +156,9 @@ export class Viewer {
       ...[...t.names].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => new Option(name, String(id))),
     );
     const end = t.complete ? "" : " (cut off)";
-    setText("viewer-title", `${t.header.map.name} · room ${t.header.room} · ${new Date(t.header.started_at_ms).toLocaleString()}${end}`);
+    // A private room's code would let whoever has the link join that room: only public ones show.
+    const room = t.header.public ? ` · room ${t.header.room}` : "";
+    setText("viewer-title", `${t.header.map.name}${room} · ${new Date(t.header.started_at_ms).toLocaleString()}${end}`);
   }
 
   private name(id: number): string {
@@ -243,12 +255,10 @@ export class Viewer {
   }
 
   /** The scoreboard at the current time, best first. */
-  private ranked(): { id: number; name: string; kills: number; deaths: number }[] {
+  private ranked(): ScoreRow[] {
     const t = this.timeline;
     if (!t) return [];
-    return t.frames[frameAt(t, this.tick)]!.scores
-      .map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.name(id) }))
-      .sort((a, b) => b.kills - a.kills || a.deaths - b.deaths || a.id - b.id);
+    return rankScores(t.frames[frameAt(t, this.tick)]!.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.name(id) })));
   }
 
   exit(): void {
@@ -318,19 +328,7 @@ export class Viewer {
     const key = JSON.stringify([rows, this.following]);
     if (body.dataset.key === key) return;
     body.dataset.key = key;
-    body.replaceChildren(
-      ...rows.map((r) => {
-        const tr = document.createElement("tr");
-        if (r.id === this.following) tr.className = "me";
-        for (const v of [r.name, String(r.kills), String(r.deaths)]) {
-          const td = document.createElement("td");
-          td.textContent = v;
-          tr.append(td);
-        }
-        tr.onclick = () => this.follow(r.id === this.following ? null : r.id);
-        return tr;
-      }),
-    );
+    fillScores(body, rows, this.following, (id) => this.follow(id === this.following ? null : id));
   }
 
   private renderFeed(t: Timeline): void {

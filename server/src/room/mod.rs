@@ -343,8 +343,10 @@ impl Room {
         match (before, self.sim.phase()) {
             (Phase::Playing, Phase::Warmup) => self.stop_recording(Some(EndReason::Abandoned)),
             (Phase::Playing, Phase::Results) => self.recording_ends = self.recording.is_some(),
+            // A recording ends with the first results snapshot; should results end before one was
+            // sent (results shorter than a snapshot interval), it ends here.
+            (Phase::Results, Phase::Warmup) => self.stop_recording(Some(EndReason::Finished)),
             (Phase::Results, Phase::Playing) => {
-                // Ended with its first results snapshot already; this is a safeguard.
                 self.stop_recording(Some(EndReason::Finished));
                 self.start_recording();
             }
@@ -357,6 +359,10 @@ impl Room {
     /// from its own capture (see [`crate::sim::capture`] for why), the capture goes in the header, and
     /// every call from now on is journaled.
     fn start_recording(&mut self) {
+        debug_assert!(
+            self.recording.is_none() && !self.recording_ends,
+            "the last match's recording was ended"
+        );
         let Some(store) = &self.ctx.replays else { return };
         let config = &self.ctx.config;
         let state = self.sim.capture();
