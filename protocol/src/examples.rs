@@ -44,6 +44,8 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ),
         ("ping", ClientMsg::Ping { client_time: 12345.5 }),
         ("leave", ClientMsg::Leave),
+        ("chat", ClientMsg::Chat { text: "gg, one more?".into(), to: None }),
+        ("chat_whisper", ClientMsg::Chat { text: "left side".into(), to: Some(9) }),
     ]
 }
 
@@ -192,6 +194,26 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
         ),
         ("pong", ServerMsg::Pong { client_time: 12345.5, server_time: 1510.0 }),
         ("replay", ServerMsg::Replay { id: "20261206-153000-kqztrabc".into() }),
+        (
+            "chat",
+            ServerMsg::Chat {
+                from: 3,
+                name: "Grace".into(),
+                text: "gg, one more?".into(),
+                to: None,
+                server_time: 1520.5,
+            },
+        ),
+        (
+            "chat_whisper",
+            ServerMsg::Chat {
+                from: 3,
+                name: "Grace".into(),
+                text: "left side".into(),
+                to: Some(9),
+                server_time: 1521.0,
+            },
+        ),
         (
             "error",
             ServerMsg::Error { code: ErrorCode::RoomFull, message: "room KQZTR is full (16 of 16)".into() },

@@ -30,7 +30,7 @@ pub use snapshot::{
 
 /// The protocol version a client announces in [`ClientMsg::Hello`]. The server refuses any other with
 /// [`ErrorCode::VersionMismatch`]. Bump it whenever a fixture in `protocol/fixtures/` changes.
-pub const PROTOCOL_VERSION: u16 = 9;
+pub const PROTOCOL_VERSION: u16 = 10;
 
 /// The largest client message the server accepts, in bytes (one WebSocket message, after reassembly of
 /// its frames). Inputs are ~40 bytes; anything near this limit is hostile or broken.
@@ -39,6 +39,20 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
 /// The most inputs one [`ClientMsg::Inputs`] message may carry; more is `malformed`. A server asks for
 /// at most this many ticks per message ([`Welcome::input_batch`]).
 pub const MAX_INPUTS_PER_MESSAGE: usize = 4;
+
+/// The longest chat message, in characters, after cleaning ([`ClientMsg::Chat`]).
+pub const MAX_CHAT_CHARS: usize = 200;
+
+/// Chat messages a player may send in any [`CHAT_WINDOW_SECS`] seconds; more get
+/// [`ErrorCode::SlowDown`].
+pub const CHAT_BURST: usize = 5;
+
+/// The window of [`CHAT_BURST`], seconds.
+pub const CHAT_WINDOW_SECS: u64 = 10;
+
+/// Chat messages refused with [`ErrorCode::SlowDown`] in a row before the connection is closed with
+/// [`ErrorCode::Flooding`].
+pub const CHAT_REFUSALS_BEFORE_FLOODING: usize = 5;
 
 /// The longest player name, in characters, after trimming.
 pub const MAX_NAME_CHARS: usize = 24;

@@ -51,6 +51,19 @@ pub enum ClientMsg {
     /// Leave the current room; the connection stays open and may join another. Answered with
     /// [`ServerMsg::Left`].
     Leave,
+    /// Say something in the room: to everyone in it, or (`to`) to one player only. The server strips
+    /// control characters and surrounding white space; 1 to [`crate::MAX_CHAT_CHARS`] characters must
+    /// be left, else [`ErrorCode::BadChat`]. At most [`crate::CHAT_BURST`] messages per
+    /// [`crate::CHAT_WINDOW_SECS`] seconds: more are refused with [`ErrorCode::SlowDown`], and a client
+    /// that keeps on is closed with [`ErrorCode::Flooding`]. Answered with the [`ServerMsg::Chat`]
+    /// everyone it went to gets (the sender included).
+    Chat {
+        /// The message.
+        text: String,
+        /// A player of the room to whisper to (only they and the sender see it); absent for the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u32>,
+    },
 }
 
 /// The player's controls for one simulation tick.
@@ -212,6 +225,21 @@ pub enum ServerMsg {
     Replay {
         /// The replay's id (`YYYYMMDD-HHMMSS-xxxxxxxx`).
         id: String,
+    },
+    /// A player said something in the room (see [`ClientMsg::Chat`]): to everyone, or whispered to `to`
+    /// (then only the sender and `to` get it). Show `text` as text, never as markup.
+    Chat {
+        /// Who said it.
+        from: u32,
+        /// Their name.
+        name: String,
+        /// What they said: control characters stripped, 1 to [`crate::MAX_CHAT_CHARS`] characters.
+        text: String,
+        /// The player it was whispered to; absent when said to the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u32>,
+        /// The server's clock when it passed it on, in milliseconds since it started.
+        server_time: f64,
     },
     /// Something went wrong. Errors whose code [`ErrorCode::is_fatal`] are followed by a close frame
     /// carrying the same code as its reason.
@@ -472,6 +500,12 @@ pub enum ErrorCode {
     Idle,
     /// The room closed on an internal error. The client may join another.
     RoomClosed,
+    /// A chat message that is empty or too long once cleaned, or whispered to nobody in the room. The
+    /// message is dropped; the client may send another.
+    BadChat,
+    /// Chat messages came faster than [`crate::CHAT_BURST`] per [`crate::CHAT_WINDOW_SECS`] seconds; this
+    /// one was dropped. Keeping on ends in [`ErrorCode::Flooding`].
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -485,6 +519,8 @@ impl ErrorCode {
                 | Self::NotInRoom
                 | Self::AlreadyInRoom
                 | Self::RoomClosed
+                | Self::BadChat
+                | Self::SlowDown
         )
     }
 
@@ -515,11 +551,13 @@ impl ErrorCode {
             Self::ShuttingDown => "shutting_down",
             Self::Idle => "idle",
             Self::RoomClosed => "room_closed",
+            Self::BadChat => "bad_chat",
+            Self::SlowDown => "slow_down",
         }
     }
 
     /// Every code, in declaration order (for tests and documentation).
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::VersionMismatch,
         Self::Malformed,
         Self::UnknownMessage,
@@ -537,6 +575,8 @@ impl ErrorCode {
         Self::ShuttingDown,
         Self::Idle,
         Self::RoomClosed,
+        Self::BadChat,
+        Self::SlowDown,
     ];
 }
 

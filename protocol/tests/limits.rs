@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use arena_protocol::{
-    ErrorCode, MAX_CLIENT_MESSAGE_BYTES, MAX_INPUTS_PER_MESSAGE, MAX_NAME_CHARS, POSITION_SCALE,
-    PROTOCOL_VERSION, ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
+    CHAT_BURST, CHAT_REFUSALS_BEFORE_FLOODING, CHAT_WINDOW_SECS, ErrorCode, MAX_CHAT_CHARS,
+    MAX_CLIENT_MESSAGE_BYTES, MAX_INPUTS_PER_MESSAGE, MAX_NAME_CHARS, POSITION_SCALE, PROTOCOL_VERSION,
+    ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
 };
 use serde_json::json;
 
@@ -21,6 +22,10 @@ fn limits() -> serde_json::Value {
         "room_code_alphabet": String::from_utf8_lossy(ROOM_CODE_ALPHABET),
         "max_client_message_bytes": MAX_CLIENT_MESSAGE_BYTES,
         "max_inputs_per_message": MAX_INPUTS_PER_MESSAGE,
+        "max_chat_chars": MAX_CHAT_CHARS,
+        "chat_burst": CHAT_BURST,
+        "chat_window_secs": CHAT_WINDOW_SECS,
+        "chat_refusals_before_flooding": CHAT_REFUSALS_BEFORE_FLOODING,
         "position_scale": POSITION_SCALE,
         "fatal_errors": fatal,
         "recoverable_errors": recoverable,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arena_protocol::{ClientMsg, Input, InputBatch, InputList, Joined, ServerMsg, Welcome};
 use arena_server::conditioner::LinkConditioner;
-use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tokio::time::{Instant, MissedTickBehavior, interval, interval_at, sleep_until};
 
 use crate::brain::{Behavior, Brain, View};
 use crate::client::{Client, ClientError};
@@ -37,6 +37,8 @@ pub struct BotConfig {
     pub link: LinkConditioner,
     /// A measurement window opened and closed by the caller (the benchmark); `None` for none.
     pub window: Option<Arc<AtomicBool>>,
+    /// Say a line to the room this often (load tests with chat); `None` for a quiet bot.
+    pub chat_every: Option<Duration>,
 }
 
 /// What a bot saw while the measurement window was open.
@@ -85,6 +87,10 @@ pub struct BotReport {
     pub shots: u64,
     /// Of those, the ones that hit a ship.
     pub hits: u64,
+    /// Chat lines it said.
+    pub chat_sent: u64,
+    /// Chat lines it heard (its own included).
+    pub chat_heard: u64,
     /// Measurements inside the caller's window.
     pub window: WindowStats,
 }
@@ -212,6 +218,10 @@ async fn play(
     inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut pings = interval(PING_INTERVAL);
     pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Without chat, a timer that never fires before the bot's time is up.
+    let chat_period = config.chat_every.unwrap_or(config.duration * 2).max(Duration::from_millis(100));
+    let mut chat = interval_at(start + chat_period, chat_period);
+    chat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut brain = Brain::new(config.behavior, config.seed);
     let mut seq = 0u32;
     // Inputs decided but not sent: the server asks for `input_batch` ticks' inputs per message.
@@ -246,7 +256,13 @@ async fn play(
                 let client_time = start.elapsed().as_secs_f64() * 1000.0;
                 client.send(&ClientMsg::Ping { client_time }).await?;
             }
+            _ = chat.tick() => {
+                report.chat_sent += 1;
+                let text = format!("{} says hello #{}", config.name, report.chat_sent);
+                client.send(&ClientMsg::Chat { text, to: None }).await?;
+            }
             msg = client.recv() => match msg? {
+                Some(ServerMsg::Chat { .. }) => report.chat_heard += 1,
                 Some(ServerMsg::Snapshot(_)) => {
                     let Some(snap) = client.snapshot() else { continue };
                     let now = Instant::now();

@@ -199,7 +199,10 @@ impl Client {
             ServerMsg::Snapshot(frame) => {
                 self.snapshots.apply(frame)?;
             }
-            ServerMsg::Pong { .. } | ServerMsg::Error { .. } | ServerMsg::Replay { .. } => {}
+            ServerMsg::Pong { .. }
+            | ServerMsg::Error { .. }
+            | ServerMsg::Replay { .. }
+            | ServerMsg::Chat { .. } => {}
         }
         Ok(())
     }
@@ -220,7 +223,7 @@ impl Client {
         tokio::time::timeout(limit, self.recv()).await.map_err(|_| ClientError::Timeout(limit))?
     }
 
-    /// Waits for the first message `pick` accepts, skipping snapshots, events, pongs and replay notices; a server error or a
+    /// Waits for the first message `pick` accepts, skipping snapshots, events, pongs, replay notices and chat; a server error or a
     /// close ends the wait with an error.
     pub async fn expect<T>(
         &mut self,
@@ -238,7 +241,8 @@ impl Client {
                     msg @ (ServerMsg::Snapshot(_)
                     | ServerMsg::Pong { .. }
                     | ServerMsg::Events { .. }
-                    | ServerMsg::Replay { .. }),
+                    | ServerMsg::Replay { .. }
+                    | ServerMsg::Chat { .. }),
                 ) => {
                     if let Some(found) = pick(msg) {
                         return Ok(found);

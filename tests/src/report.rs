@@ -49,6 +49,10 @@ pub struct Accuracy {
 /// The whole run; serialized as `arena-bots --json` prints it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
+    /// Chat lines said, and heard (each bot hears its room's lines, its own included).
+    pub chat_sent: u64,
+    /// See `chat_sent`.
+    pub chat_heard: u64,
     /// Ships destroyed by all bots together.
     pub kills: u64,
     /// Projectiles all bots fired.
@@ -117,6 +121,8 @@ impl Summary {
         let shots: u64 = reports.iter().map(|r| r.shots).sum();
         let hits: u64 = reports.iter().map(|r| r.hits).sum();
         Self {
+            chat_sent: reports.iter().map(|r| r.chat_sent).sum(),
+            chat_heard: reports.iter().map(|r| r.chat_heard).sum(),
             kills: reports.iter().map(|r| r.kills).sum(),
             shots,
             hits,

@@ -65,3 +65,32 @@ async fn fighting_bots_play_the_game_and_report_their_aim() {
     let rate = summary["hit_rate"].as_f64().expect("hit_rate");
     assert!((rate - hits as f64 / shots as f64).abs() < 1e-9);
 }
+
+#[tokio::test]
+async fn chatting_bots_say_lines_their_room_hears() {
+    let srv = server(&[]);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
+        .args([
+            "--url",
+            &srv.ws_url(),
+            "--count",
+            "3",
+            "--duration",
+            "3500ms",
+            "--chat-every",
+            "1s",
+            "--json",
+        ])
+        .output()
+        .await
+        .expect("run arena-bots");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let (sent, heard) =
+        (summary["chat_sent"].as_u64().expect("sent"), summary["chat_heard"].as_u64().expect("heard"));
+    // Three lines each (at 1, 2 and 3 s), within the rate limit, in one room (quick play): each line
+    // is heard by all three, but for the last few in flight when a bot's time was up.
+    assert_eq!(sent, 9, "{stdout}");
+    assert!(heard >= 2 * sent && heard <= 3 * sent, "{heard} heard of {sent} said:\n{stdout}");
+}

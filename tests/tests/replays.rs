@@ -108,6 +108,7 @@ async fn a_one_minute_fight_of_16_bots_is_recorded_served_and_re_simulates_exact
                 behavior: arena_tests::brain::Behavior::Fight,
                 link: Default::default(),
                 window: None,
+                chat_every: None,
             }))
         })
         .collect();

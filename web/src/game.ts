@@ -1,5 +1,6 @@
 // One game session: the connection, the fixed-rate input loop with prediction, snapshot interpolation
 // for everything else, and the per-frame render. Exposes its state through `debugState()` for tests.
+import { ChatBox } from "./chat";
 import { Controls } from "./input";
 import { SnapshotBuffer } from "./interpolation";
 import { MAX_INPUTS_PER_MESSAGE } from "./limits";
@@ -85,6 +86,7 @@ export class Game {
   /** The time of the frame being drawn (the inputs sampled in it say what it shows). */
   private frameTime = 0;
   readonly consoleErrors: string[] = [];
+  private readonly chat: ChatBox;
 
   constructor(
     private readonly name: string,
@@ -98,6 +100,11 @@ export class Game {
       dropped: (retry, reason) => this.onDropped(retry, reason),
       reopened: () => undefined,
     });
+    this.chat = new ChatBox(
+      (text, to) => this.conn.send(to === undefined ? { t: "chat", text } : { t: "chat", text, to }),
+      this.names,
+      () => this.welcome?.player_id ?? null,
+    );
     this.conn.open();
     this.pingTimer = setInterval(() => this.conn.send({ t: "ping", client_time: performance.now() }), 1000);
     requestAnimationFrame((t) => this.frame(t));
@@ -112,6 +119,7 @@ export class Game {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.pingTimer);
+    this.chat.dispose();
     this.conn.close();
     show("reconnecting", false);
     this.onExit(reason);
@@ -176,6 +184,9 @@ export class Game {
         return;
       case "left":
         this.decoder?.reset();
+        return;
+      case "chat":
+        this.chat.heard(msg);
         return;
       case "replay":
         // Offered with the final scores (and under Tab until the next match ends).
@@ -242,13 +253,18 @@ export class Game {
     switch (e.e) {
       case "join":
         this.names.set(e.id, e.name);
-        if (e.id !== this.welcome?.player_id) pushKillfeed(`${e.name} joined`);
+        if (e.id !== this.welcome?.player_id) {
+          pushKillfeed(`${e.name} joined`);
+          this.chat.system(`${e.name} joined`);
+        }
         return;
       case "leave":
         pushKillfeed(`${name(e.id)} left`);
+        this.chat.system(`${name(e.id)} left`);
         return;
       case "kill":
         pushKillfeed(`${name(e.killer)} ✕ ${name(e.victim)}`);
+        this.chat.system(`${name(e.killer)} ✕ ${name(e.victim)}`);
         return;
       case "phase":
         if (e.phase === "playing") toast("Match started!");
@@ -425,6 +441,8 @@ export class Game {
       room: this.joined?.room ?? null,
       inviteLink: this.inviteLink(),
       replay: this.replay,
+      chat: this.chat.lines.map((l) => ({ ...l })),
+      chatOpen: this.chat.open,
       phase: latest?.phase ?? null,
       tick: latest?.tick ?? null,
       me: me && pos ? { x: pos.x, y: pos.y, health: me.health, alive: me.respawnTicks === 0 } : null,

@@ -3,9 +3,16 @@
 // test/limits.test.ts checks every constant here against that file, so a change on either side fails a test.
 
 /** The protocol version this client speaks (the hello's `version`). */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 /** The most inputs one `inputs` message may carry (the server's `input_batch` is never more). */
 export const MAX_INPUTS_PER_MESSAGE = 4;
+/** The longest chat line, in characters after the server cleans it. */
+export const MAX_CHAT_CHARS = 200;
+/** Chat lines a player may send in any CHAT_WINDOW_SECS seconds; more are refused with `slow_down`... */
+export const CHAT_BURST = 5;
+export const CHAT_WINDOW_SECS = 10;
+/** ...and after this many refusals in a row, the next line over the limit is `flooding`. */
+export const CHAT_REFUSALS_BEFORE_FLOODING = 5;
 /** The longest display name, in characters (Unicode scalar values) after trimming. */
 export const MAX_NAME_CHARS = 24;
 /** Room codes have this many letters... */
@@ -40,6 +47,8 @@ export const RECOVERABLE_ERRORS = [
   "not_in_room",
   "already_in_room",
   "room_closed",
+  "bad_chat",
+  "slow_down",
 ] as const;
 
 /** The fatal codes after which reconnecting with the token may help: the link stalled or went quiet. */

@@ -165,7 +165,17 @@ export interface ReplaySaved {
   id: string;
 }
 
-export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError | ReplaySaved;
+/** A line said in the room, or whispered (`to`). Its text is a player's: show it as text only. */
+export interface ChatLine {
+  t: "chat";
+  from: number;
+  name: string;
+  text: string;
+  to?: number | null;
+  server_time: number;
+}
+
+export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError | ReplaySaved | ChatLine;
 
 export interface Input {
   seq: number;
@@ -184,7 +194,8 @@ export type ClientMsg =
   | ({ t: "input" } & Input)
   | { t: "inputs"; inputs: Input[] }
   | { t: "ping"; client_time: number }
-  | { t: "leave" };
+  | { t: "leave" }
+  | { t: "chat"; text: string; to?: number };
 
 export class ProtocolError extends Error {}
 
@@ -228,6 +239,11 @@ export function decodeServer(bytes: Uint8Array | ArrayBuffer): ServerMsg {
       return raw as unknown as ServerMsg;
     case "replay":
       if (typeof raw.id !== "string") throw new ProtocolError("replay: expected an id");
+      return raw as unknown as ServerMsg;
+    case "chat":
+      if (typeof raw.from !== "number" || typeof raw.name !== "string" || typeof raw.text !== "string") {
+        throw new ProtocolError("chat: expected from, name and text");
+      }
       return raw as unknown as ServerMsg;
     default:
       throw new ProtocolError(`unknown message type ${raw.t}`);

@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import {
   acceptableName,
+  CHAT_BURST,
+  CHAT_REFUSALS_BEFORE_FLOODING,
+  CHAT_WINDOW_SECS,
   FATAL_ERRORS,
+  MAX_CHAT_CHARS,
   isRoomCode,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_INPUTS_PER_MESSAGE,
@@ -28,6 +32,10 @@ interface Limits {
   room_code_alphabet: string;
   max_client_message_bytes: number;
   max_inputs_per_message: number;
+  max_chat_chars: number;
+  chat_burst: number;
+  chat_window_secs: number;
+  chat_refusals_before_flooding: number;
   position_scale: number;
   fatal_errors: string[];
   recoverable_errors: string[];
@@ -46,6 +54,10 @@ test("every shared constant is the server's", () => {
       room_code_alphabet: ROOM_CODE_ALPHABET,
       max_client_message_bytes: MAX_CLIENT_MESSAGE_BYTES,
       max_inputs_per_message: MAX_INPUTS_PER_MESSAGE,
+      max_chat_chars: MAX_CHAT_CHARS,
+      chat_burst: CHAT_BURST,
+      chat_window_secs: CHAT_WINDOW_SECS,
+      chat_refusals_before_flooding: CHAT_REFUSALS_BEFORE_FLOODING,
       position_scale: POSITION_SCALE,
       fatal_errors: [...FATAL_ERRORS],
       recoverable_errors: [...RECOVERABLE_ERRORS],

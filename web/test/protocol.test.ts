@@ -97,6 +97,8 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
   },
   pong: { t: "pong", client_time: 12345.5, server_time: 1510 },
   replay: { t: "replay", id: "20261206-153000-kqztrabc" },
+  chat: { t: "chat", from: 3, name: "Grace", text: "gg, one more?", server_time: 1520.5 },
+  chat_whisper: { t: "chat", from: 3, name: "Grace", text: "left side", to: 9, server_time: 1521 },
   error: { t: "error", code: "room_full", message: "room KQZTR is full (16 of 16)" },
   // The keyframe: every value is the field itself (aim the short way round from 0).
   snapshot: {
@@ -351,6 +353,8 @@ const CLIENT_MESSAGES: Record<string, ClientMsg> = {
   },
   ping: { t: "ping", client_time: 12345.5 },
   leave: { t: "leave" },
+  chat: { t: "chat", text: "gg, one more?" },
+  chat_whisper: { t: "chat", text: "left side", to: 9 },
 };
 
 /**

@@ -4,9 +4,14 @@
 //! The session talks to the lobby for seats and to its room only through the join request and the
 //! player's input channel; what it has to say to the client goes through the outbox.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
-use arena_protocol::{ClientMsg, ErrorCode, Input, MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome};
+use arena_protocol::{
+    CHAT_BURST, CHAT_REFUSALS_BEFORE_FLOODING, CHAT_WINDOW_SECS, ClientMsg, ErrorCode, Input, MAX_CHAT_CHARS,
+    MAX_NAME_CHARS, PROTOCOL_VERSION, ServerMsg, Welcome,
+};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::info;
@@ -15,7 +20,7 @@ use crate::context::ServerContext;
 use crate::ids::{PlayerId, ReconnectToken, RoomCode};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::outbox::Outbox;
-use crate::room::{Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
+use crate::room::{ChatRequest, Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
 
 /// What the connection knows about its player, once they said hello.
 #[derive(Debug)]
@@ -30,7 +35,18 @@ struct Player {
 struct InRoom {
     code: RoomCode,
     inputs: mpsc::Sender<Input>,
+    /// The room's queue, for what the player says.
+    commands: mpsc::Sender<RoomCommand>,
     departure: Arc<Departure>,
+}
+
+/// How fast the player chats: the times of their last [`CHAT_BURST`] messages, and how many were
+/// refused since the last one that went through. Chat is rate-limited here, on the connection, so a
+/// flood never reaches the room's queue.
+#[derive(Debug, Default)]
+struct ChatRate {
+    sent: VecDeque<Instant>,
+    refused: usize,
 }
 
 /// A seat on its way to a room: a new one (given back if the room cannot take the request), or a held
@@ -49,12 +65,13 @@ pub(crate) struct Session {
     outbox: Arc<Outbox>,
     player: Option<Player>,
     room: Option<InRoom>,
+    chat: ChatRate,
 }
 
 impl Session {
     /// A session that has heard nothing yet.
     pub(crate) fn new(ctx: Arc<ServerContext>, lobby: Arc<Lobby>, outbox: Arc<Outbox>) -> Self {
-        Self { ctx, lobby, outbox, player: None, room: None }
+        Self { ctx, lobby, outbox, player: None, room: None, chat: ChatRate::default() }
     }
 
     /// Whether the client still owes its hello.
@@ -80,6 +97,7 @@ impl Session {
             ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
             ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
             ClientMsg::Input(input) => self.input(input),
+            ClientMsg::Chat { text, to } => self.say(&text, to),
             ClientMsg::Inputs(batch) => {
                 for &input in batch.inputs.as_slice() {
                     self.input(input);
@@ -117,6 +135,40 @@ impl Session {
                 self.leave_room();
                 self.error(ErrorCode::RoomClosed, message);
             }
+        }
+    }
+
+    /// Passes a chat message on to the room, cleaned, within the rate limit.
+    fn say(&mut self, text: &str, to: Option<u32>) {
+        let (Some(player), Some(room)) = (&self.player, &self.room) else {
+            return self
+                .error(ErrorCode::NotInRoom, "chat is for the players of a room; join one first".into());
+        };
+        let now = Instant::now();
+        let window = Duration::from_secs(CHAT_WINDOW_SECS);
+        while self.chat.sent.front().is_some_and(|&at| now.duration_since(at) >= window) {
+            self.chat.sent.pop_front();
+        }
+        if self.chat.sent.len() >= CHAT_BURST {
+            if self.chat.refused >= CHAT_REFUSALS_BEFORE_FLOODING {
+                let message = format!("chat flood: {} messages refused in a row", self.chat.refused + 1);
+                return self.outbox.close(ErrorCode::Flooding, message);
+            }
+            self.chat.refused += 1;
+            let message =
+                format!("at most {CHAT_BURST} chat messages in {CHAT_WINDOW_SECS} s: wait a moment");
+            return self.error(ErrorCode::SlowDown, message);
+        }
+        let text = match clean_chat(text) {
+            Ok(text) => text,
+            Err(problem) => return self.error(ErrorCode::BadChat, problem),
+        };
+        self.chat.sent.push_back(now);
+        self.chat.refused = 0;
+        let chat = ChatRequest { player: player.id, text, to };
+        if let Err(mpsc::error::TrySendError::Full(_)) = room.commands.try_send(RoomCommand::Chat(chat)) {
+            // The room's queue is full of joins: rare, and the player may say it again.
+            self.error(ErrorCode::SlowDown, "the room is busy; say it again in a moment".into());
         }
     }
 
@@ -199,19 +251,18 @@ impl Session {
             departure: Arc::clone(&departure),
         };
         let delivered = match reserved {
-            Reserved::Fresh(seat) => seat.room.try_send(RoomCommand::Join(request)).is_ok(),
-            Reserved::Reclaimed(_, permit) => {
-                permit.send(RoomCommand::Join(request));
-                true
+            Reserved::Fresh(seat) => {
+                seat.room.try_send(RoomCommand::Join(request)).is_ok().then_some(seat.room)
             }
+            Reserved::Reclaimed(_, permit) => Some(permit.send(RoomCommand::Join(request))),
         };
-        if !delivered {
+        let Some(commands) = delivered else {
             self.lobby.release(code);
             self.outbox.clear_membership();
             let message = format!("room {code} is not accepting players right now");
             return self.error(ErrorCode::RoomClosed, message);
-        }
-        self.room = Some(InRoom { code, inputs: tx, departure });
+        };
+        self.room = Some(InRoom { code, inputs: tx, commands, departure });
     }
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
@@ -246,6 +297,21 @@ impl Session {
     }
 }
 
+/// A chat message as it is passed on: control characters (line breaks included) removed, white space
+/// around it trimmed, 1 to [`MAX_CHAT_CHARS`] characters; or why it cannot be.
+pub(crate) fn clean_chat(text: &str) -> Result<String, String> {
+    let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim();
+    let chars = cleaned.chars().count();
+    if chars == 0 {
+        return Err("the chat message is empty".into());
+    }
+    if chars > MAX_CHAT_CHARS {
+        return Err(format!("the chat message has {chars} characters; at most {MAX_CHAT_CHARS} are allowed"));
+    }
+    Ok(cleaned.to_owned())
+}
+
 /// A trimmed, checked display name, or why it is not acceptable.
 pub fn validate_name(name: &str) -> Result<String, String> {
     let name = name.trim();
@@ -265,6 +331,15 @@ pub fn validate_name(name: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chat_is_cleaned_and_checked() {
+        assert_eq!(clean_chat("  gg \u{7}wp\n "), Ok("gg wp".into()));
+        assert_eq!(clean_chat("<img src=x onerror=alert(1)>"), Ok("<img src=x onerror=alert(1)>".into()));
+        assert!(clean_chat(" \u{0}\t\r\n ").is_err());
+        assert_eq!(clean_chat(&"é".repeat(MAX_CHAT_CHARS)).map(|t| t.chars().count()), Ok(MAX_CHAT_CHARS));
+        assert!(clean_chat(&"x".repeat(MAX_CHAT_CHARS + 1)).is_err());
+    }
 
     #[test]
     fn names_are_checked() {

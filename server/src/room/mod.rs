@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arena_protocol::replay::{EndReason, Header, Op};
-use arena_protocol::{Input, Joined, MapInfo, Phase, ServerMsg};
+use arena_protocol::{ErrorCode, Input, Joined, MapInfo, Phase, ServerMsg};
 use bevy_ecs::entity::Entity;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
@@ -66,6 +66,19 @@ pub(crate) trait RoomDirectory: Send + Sync + std::fmt::Debug {
 pub(crate) enum RoomCommand {
     /// Seat a player (its seat is already reserved in the lobby).
     Join(JoinRequest),
+    /// Pass on what a seated player said (already cleaned and rate-limited by their connection).
+    Chat(ChatRequest),
+}
+
+/// A chat message for a room, from one of its players.
+#[derive(Debug)]
+pub(crate) struct ChatRequest {
+    /// Who said it; dropped unless they are seated here.
+    pub(crate) player: PlayerId,
+    /// What they said, cleaned.
+    pub(crate) text: String,
+    /// The player it is whispered to, if it is.
+    pub(crate) to: Option<u32>,
 }
 
 /// What a room is, fixed at creation.
@@ -237,7 +250,7 @@ impl Room {
         // Departures first: a player who left and came straight back must lose the old seat before
         // taking the new one.
         self.collect_inputs();
-        self.admit_players();
+        self.handle_commands();
         // The lobby decides when a held seat runs out; the room asks once its own count of the grace
         // (from when it saw the drop, so never earlier than the lobby's) is up.
         if self.seats.away.iter().any(|a| a.ask_at <= now) {
@@ -263,34 +276,71 @@ impl Room {
         (tick * snapshot_rate) / tick_rate != ((tick - 1) * snapshot_rate) / tick_rate
     }
 
-    fn admit_players(&mut self) {
-        while let Ok(RoomCommand::Join(req)) = self.commands.try_recv() {
-            fault_hook(&req.name);
-            // Defensive: a seat of the same player still here is stale; retire it without a word.
-            if let Some(stale) = self.seats.take_seated(req.player) {
-                self.sim.despawn_ship(stale.entity);
+    /// Seats the players who arrived and passes on what was said, in the order they came (a player's
+    /// join comes before anything they say).
+    fn handle_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                RoomCommand::Join(req) => self.admit(req),
+                RoomCommand::Chat(chat) => self.chat(chat),
             }
-            let resumed = self.seats.take_away(req.player);
-            let entity = self.sim.join(req.player.get(), &req.name, resumed.as_ref().map(|a| a.last_seq));
-            let player = req.player;
-            self.seats.seat(req, entity);
-            info!(
-                room = %self.spec.code,
-                %player,
-                resumed = resumed.is_some(),
-                players = self.seats.seated.len(),
-                "player joined"
-            );
-            let joined = Joined {
-                room: self.spec.code.to_string(),
-                public: self.spec.public,
-                capacity: self.ctx.config.room_capacity,
-                map: self.map.clone(),
-                players: self.seats.roster(),
-            };
-            let Some(seat) = self.seats.seated.last() else { continue };
-            Seats::send_to(seat, &ServerMsg::Joined(joined));
         }
+    }
+
+    /// Says `chat` to the room, or whispers it to its target (the sender gets a copy either way).
+    fn chat(&mut self, chat: ChatRequest) {
+        let seated = &self.seats.seated;
+        let Some(sender) = seated.iter().find(|s| s.player == chat.player) else { return };
+        let said = ServerMsg::Chat {
+            from: chat.player.get(),
+            name: sender.name.clone(),
+            text: chat.text,
+            to: chat.to,
+            server_time: self.ctx.server_time_ms(),
+        };
+        match chat.to {
+            None => seated.iter().for_each(|seat| Seats::send_to(seat, &said)),
+            Some(to) => match seated.iter().find(|s| s.player.get() == to) {
+                Some(target) => {
+                    Seats::send_to(sender, &said);
+                    if target.player != sender.player {
+                        Seats::send_to(target, &said);
+                    }
+                }
+                None => {
+                    let message = format!("nobody with player id {to} is in this room to whisper to");
+                    Seats::send_to(sender, &ServerMsg::Error { code: ErrorCode::BadChat, message });
+                }
+            },
+        }
+    }
+
+    fn admit(&mut self, req: JoinRequest) {
+        fault_hook(&req.name);
+        // Defensive: a seat of the same player still here is stale; retire it without a word.
+        if let Some(stale) = self.seats.take_seated(req.player) {
+            self.sim.despawn_ship(stale.entity);
+        }
+        let resumed = self.seats.take_away(req.player);
+        let entity = self.sim.join(req.player.get(), &req.name, resumed.as_ref().map(|a| a.last_seq));
+        let player = req.player;
+        self.seats.seat(req, entity);
+        info!(
+            room = %self.spec.code,
+            %player,
+            resumed = resumed.is_some(),
+            players = self.seats.seated.len(),
+            "player joined"
+        );
+        let joined = Joined {
+            room: self.spec.code.to_string(),
+            public: self.spec.public,
+            capacity: self.ctx.config.room_capacity,
+            map: self.map.clone(),
+            players: self.seats.roster(),
+        };
+        let Some(seat) = self.seats.seated.last() else { return };
+        Seats::send_to(seat, &ServerMsg::Joined(joined));
     }
 
     fn collect_inputs(&mut self) {

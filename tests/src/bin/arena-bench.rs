@@ -175,6 +175,7 @@ impl Load {
                     behavior,
                     link: LinkConditioner::default(),
                     window: Some(Arc::clone(&self.window)),
+                    chat_every: None,
                 };
                 (n, config)
             })

@@ -52,6 +52,11 @@ struct Args {
     /// Link conditioner: random jitter around `--sim-latency` (order is kept).
     #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
     sim_jitter: Duration,
+
+    /// Each bot says a line to its room this often (e.g. `5s`), so a load test includes chat; the
+    /// server allows 5 lines in 10 s, so below `2s` bots get `slow_down`. Quiet when not given.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    chat_every: Option<Duration>,
 }
 
 #[tokio::main]
@@ -73,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
                 behavior: args.behavior,
                 link: LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
                 window: None,
+                chat_every: args.chat_every,
             };
             tokio::spawn(bot::run(config))
         })
