@@ -190,6 +190,13 @@ pub struct Args {
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
+    /// A secret that protects the live server page (`/status`, `/api/status`) on a public server: it
+    /// is then opened as `/status?token=SECRET` (the API takes `Authorization: Bearer SECRET`), and
+    /// without it answers 401. Open to all when not given (it shows no player, token or address, and
+    /// no private room's code).
+    #[arg(long, value_name = "SECRET")]
+    pub status_token: Option<String>,
+
     /// PEM certificate chain: with `--tls-key`, the server speaks HTTPS and `wss://` on its port.
     #[arg(long, requires = "tls_key", value_name = "PEM")]
     pub tls_cert: Option<PathBuf>,
@@ -293,6 +300,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// Certificate chain and key files, when serving TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The secret the status page asks for, if any.
+    pub status_token: Option<String>,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -354,6 +363,7 @@ impl Config {
             }),
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+            status_token: args.status_token.clone().filter(|t| !t.is_empty()),
             limits: {
                 let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
                 crate::limits::Limits {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use arena_protocol::TuningInfo;
 use tokio::time::Instant;
@@ -37,6 +38,8 @@ pub(crate) struct ServerContext {
     pub(crate) game_loops: GameLoops,
     /// Recorded matches; `None` when `--replays off`.
     pub(crate) replays: Option<Arc<ReplayStore>>,
+    /// The live server page's last minute.
+    pub(crate) status: crate::status::LiveStatus,
     started: Instant,
     next_player: AtomicU32,
     next_membership: AtomicU64,
@@ -57,6 +60,7 @@ impl ServerContext {
         let replays = config.replays.clone().map(|c| Arc::new(ReplayStore::open(c, Arc::clone(&metrics))));
         Self {
             replays,
+            status: crate::status::LiveStatus::new(Arc::clone(&metrics.live)),
             tuning: game.tuning_info(config.tick_rate),
             config,
             game,
@@ -69,6 +73,11 @@ impl ServerContext {
             next_membership: AtomicU64::new(1),
             rooms_created: AtomicU64::new(0),
         }
+    }
+
+    /// How long the server has been up.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Milliseconds since the server started: the clock in `welcome` and `pong`.

@@ -10,6 +10,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -19,8 +20,9 @@ use tracing::debug;
 use crate::connection;
 use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
-use crate::lobby::{Lobby, RoomListing};
+use crate::lobby::{Lobby, RoomListing, StatusRoom};
 use crate::replays::recorder::valid_id;
+use crate::status::Sample;
 use arena_protocol::replay::FILE_EXTENSION;
 
 /// Read buffer of each WebSocket: the most one read takes from the socket (a message may span several
@@ -50,14 +52,17 @@ pub(crate) struct AppState {
     pub(crate) tasks: TaskTracker,
 }
 
-/// The server's routes: `/ws`, `/api/rooms`, `/api/replays`, `/replays/ID`, `/healthz`, `/metrics`,
-/// and the web client for everything else.
+/// The server's routes: `/ws`, `/api/rooms`, `/api/replays`, `/replays/ID`, `/api/status`, `/status`,
+/// `/healthz`, `/metrics`, and the web client for everything else.
 pub(crate) fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.ctx.config.web).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/rooms", get(list_rooms))
         .route("/api/replays", get(list_replays))
+        .route("/api/status", get(status))
+        // The live server page is a screen of the web client.
+        .route_service("/status", ServeFile::new(state.ctx.config.web.join("index.html")))
         .route("/replays/{id}", get(replay_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -110,6 +115,51 @@ async fn upgrade(
                 }
             }
         })
+}
+
+/// What `GET /api/status` says: the server, its rooms, and its last minute, second by second.
+#[derive(Debug, Serialize)]
+struct Status {
+    version: &'static str,
+    uptime_s: f64,
+    tick_rate: u16,
+    snapshot_rate: u16,
+    players: u32,
+    rooms: Vec<StatusRoom>,
+    /// One sample a second, oldest first (at most a minute).
+    history: Vec<Sample>,
+}
+
+/// The live server page's figures; with `--status-token`, only for `Authorization: Bearer TOKEN`.
+async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let ctx = &state.ctx;
+    if let Some(token) = &ctx.config.status_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())) {
+            let message = "this server's status page needs its token: open /status?token=SECRET\n";
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], message)
+                .into_response();
+        }
+    }
+    let (rooms, players) = state.lobby.status_rooms();
+    let status = Status {
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: ctx.uptime().as_secs_f64(),
+        tick_rate: ctx.config.tick_rate,
+        snapshot_rate: ctx.config.snapshot_rate,
+        players,
+        rooms,
+        history: ctx.status.history(),
+    };
+    ([(header::CACHE_CONTROL, "no-store")], Json(status)).into_response()
+}
+
+/// Compares two secrets in time that depends on their lengths only, not on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -9,7 +9,8 @@
 //! - [`assets`]: game data loaded from `assets/` (`tuning.toml`, `maps/*.toml`).
 //! - [`conditioner`]: the optional link conditioner (simulated latency and jitter).
 //! - [`listener`]: the accept loop, with a handshake timeout.
-//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/healthz`, `/metrics`.
+//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/api/replays`, `/api/status`, `/status`,
+//!   `/healthz`, `/metrics`.
 //! - [`context`]: what every part needs and nobody owns alone (config, game data, metrics, clock, ids).
 //! - [`ids`]: player ids, room codes, memberships and reconnect tokens as types.
 //! - [`connection`]: one WebSocket: its reader (frames to messages, limits), its session (what a client
@@ -19,6 +20,7 @@
 //! - [`limits`]: connection caps, message rate, idle time and origin checks.
 //! - [`lobby`]: the rooms, seat reservations and held seats.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
+//! - [`status`]: the live server page's figures (`/api/status`): a minute of one-second samples.
 //! - [`replays`]: recorded matches: each room's recorder, the writer, the folder and its limits.
 //! - [`room`]: a room's task: the fixed-tick loop, its seats, and the snapshot broadcast.
 //! - [`game_loop`]: the threads rooms run on, apart from the connections' runtime.
@@ -41,6 +43,7 @@ mod outbox;
 pub mod replays;
 mod room;
 pub mod sim;
+mod status;
 pub mod tls;
 
 use std::future::Future;
@@ -153,6 +156,21 @@ impl Server {
                 tokio::select! {
                     () = upkeep_stop.cancelled() => break,
                     _ = every.tick() => metrics.upkeep(),
+                }
+            }
+        });
+        // The live server page's samples, once a second.
+        let (status_ctx, status_lobby, status_stop) = (Arc::clone(&ctx), Arc::clone(&lobby), stop.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    () = status_stop.cancelled() => break,
+                    _ = every.tick() => {
+                        let (rooms, players) = status_lobby.status_rooms();
+                        let rooms = u32::try_from(rooms.len()).unwrap_or(u32::MAX);
+                        status_ctx.status.sample(status_ctx.uptime().as_secs_f64(), players, rooms);
+                    }
                 }
             }
         });

@@ -21,6 +21,7 @@ use tracing::info;
 use crate::context::ServerContext;
 use crate::ids::{PlayerId, ReconnectToken, RoomCode};
 use crate::room::{self, ROOM_COMMAND_QUEUE, RoomCommand, RoomDirectory};
+use crate::status::RoomStatus;
 
 /// How many random codes a new room tries before giving up. 23^5 = 6.4 million codes: at the room limit
 /// a random one is free with overwhelming odds, and the loop is bounded anyway.
@@ -80,6 +81,23 @@ pub(crate) struct RoomListing {
     pub(crate) capacity: u16,
 }
 
+/// A room as the status page lists it: a private room's code is left out (it would let anyone in).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct StatusRoom {
+    /// The code, for a public room.
+    pub(crate) code: Option<String>,
+    /// Whether it is public.
+    pub(crate) public: bool,
+    /// Seats taken (held ones included).
+    pub(crate) players: u16,
+    /// Seats in all.
+    pub(crate) capacity: u16,
+    /// The match's phase.
+    pub(crate) phase: arena_protocol::Phase,
+    /// Seconds left of the phase (0 in warm-up, which has no end).
+    pub(crate) seconds_left: f64,
+}
+
 /// A seat kept for a player who lost the connection, until a deadline. It still counts in its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HeldSeat {
@@ -109,6 +127,8 @@ struct RoomEntry {
     /// Creation order, to prefer older rooms in quick play.
     serial: u64,
     commands: mpsc::Sender<RoomCommand>,
+    /// The room's match, as it publishes it (for the status page).
+    status: Arc<RoomStatus>,
 }
 
 /// The server's rooms and seats.
@@ -229,6 +249,31 @@ impl Lobby {
         list.into_iter().map(|(_, r)| r).collect()
     }
 
+    /// Every room as the status page shows it (public first, then by age), and the players in all.
+    pub(crate) fn status_rooms(&self) -> (Vec<StatusRoom>, u32) {
+        let state = self.lock();
+        let mut list: Vec<(u64, StatusRoom)> = state
+            .rooms
+            .iter()
+            .map(|(code, r)| {
+                let (phase, seconds_left) = r.status.read(self.ctx.config.tick_rate);
+                let room = StatusRoom {
+                    code: r.public.then(|| code.to_string()),
+                    public: r.public,
+                    players: r.players,
+                    capacity: r.capacity,
+                    phase,
+                    seconds_left,
+                };
+                (r.serial, room)
+            })
+            .collect();
+        drop(state);
+        list.sort_by_key(|(serial, r)| (!r.public, *serial));
+        let players = list.iter().map(|(_, r)| u32::from(r.players)).sum();
+        (list.into_iter().map(|(_, r)| r).collect(), players)
+    }
+
     #[cfg(test)]
     /// The number of open rooms.
     pub(crate) fn room_count(&self) -> usize {
@@ -254,10 +299,19 @@ impl Lobby {
         let seed = config.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let (tx, rx) = mpsc::channel(ROOM_COMMAND_QUEUE);
         let capacity = config.room_capacity;
-        rooms.insert(code, RoomEntry { public, players: 1, capacity, serial, commands: tx.clone() });
+        let status = Arc::new(RoomStatus::default());
+        let entry = RoomEntry {
+            public,
+            players: 1,
+            capacity,
+            serial,
+            commands: tx.clone(),
+            status: Arc::clone(&status),
+        };
+        rooms.insert(code, entry);
         self.ctx.metrics.rooms.increment(1.0);
         info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
-        self.spawn_room(room::RoomSpec { code, public, seed }, rx);
+        self.spawn_room(room::RoomSpec { code, public, seed, status }, rx);
         Ok(Seat { code, room: tx })
     }
 

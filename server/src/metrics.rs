@@ -5,11 +5,14 @@
 //! handles: an atomic add for counters and gauges, a lock-free push for the tick-duration summary. No
 //! lock is shared across rooms and nothing allocates per sample.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arena_protocol::ErrorCode;
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::status::LiveCounters;
 
 /// How long the tick-duration summary remembers samples: its quantiles describe this window.
 pub(crate) const SUMMARY_WINDOW: Duration = Duration::from_secs(60);
@@ -31,6 +34,8 @@ pub(crate) enum Disconnect {
 #[derive(Debug)]
 pub(crate) struct Metrics {
     handle: PrometheusHandle,
+    /// The live server page's counters ([`crate::status`]), bumped beside the ones here.
+    pub(crate) live: Arc<LiveCounters>,
     /// Work time of one room tick (simulation plus broadcast), seconds, as a summary over the last
     /// [`SUMMARY_WINDOW`] (`arena_tick_duration_seconds{quantile=...}`).
     pub(crate) tick_duration: Histogram,
@@ -143,6 +148,7 @@ impl Metrics {
             disconnect_closed: reason("closed"),
             disconnect_error,
             handle,
+            live: Arc::default(),
         }
     }
 

@@ -18,8 +18,14 @@ pub struct Response {
 
 /// Fetches `path` from `addr` with `Connection: close` and reads the whole response.
 pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
+    get_with(addr, path, &[]).await
+}
+
+/// [`get`] with extra request headers, e.g. `("Authorization", "Bearer SECRET")`.
+pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;

@@ -6,6 +6,7 @@ import { Controls } from "./input";
 import { acceptableName, isRoomCode, MAX_NAME_CHARS, ROOM_CODE_ALPHABET, ROOM_CODE_LEN } from "./limits";
 import { Renderer } from "./render";
 import { el, type ReplayListing, type RoomListing, renderReplays, renderRooms, setText, show } from "./ui";
+import { StatusPage } from "./status";
 import { parseReplayHash, replayHash, Viewer } from "./viewer";
 
 const NAME_KEY = "arena.name";
@@ -35,8 +36,8 @@ function playerName(): string {
 }
 
 /** Shows one screen, stopping what the others were doing. */
-function screen(name: "landing" | "replays" | "viewer" | "game"): void {
-  for (const id of ["landing", "replays", "viewer", "game"]) show(id, id === name);
+function screen(name: "landing" | "replays" | "viewer" | "game" | "status"): void {
+  for (const id of ["landing", "replays", "viewer", "game", "status"]) show(id, id === name);
   controls.enabled = name === "game";
   clearInterval(roomTimer);
   if (name !== "viewer") {
@@ -117,8 +118,15 @@ function watch(id: string, seconds: number): void {
   });
 }
 
-/** Opens what the address names: a replay, the replays list, a room (an invite), or the landing page. */
+let status: StatusPage | null = null;
+
+/** Opens what the address names: the status page, a replay, the replays list, a room (an invite), or the landing page. */
 function route(): void {
+  if (location.pathname === "/status") {
+    screen("status");
+    status ??= new StatusPage();
+    return;
+  }
   const hash = location.hash;
   const replay = parseReplayHash(hash);
   if ((replay || hash === "#replays") && game) {
@@ -140,7 +148,7 @@ route();
 
 /** The test hook: read-only views of the client's state, plus a way to cut the connection. */
 const hook = {
-  state: () => game?.debugState() ?? viewer?.debugState() ?? { screen: screenShown() },
+  state: () => game?.debugState() ?? viewer?.debugState() ?? status?.debugState() ?? { screen: screenShown() },
   netStats: () => game?.netStats() ?? null,
   dropConnection: () => game?.dropConnection(),
   /** CSS pixel position of an arena point, for aiming the real mouse at something. */
@@ -149,5 +157,5 @@ const hook = {
 (window as unknown as { __arena: typeof hook }).__arena = hook;
 
 function screenShown(): string {
-  return ["landing", "replays", "viewer", "game"].find((id) => !el(id).classList.contains("hidden")) ?? "landing";
+  return ["landing", "replays", "viewer", "game", "status"].find((id) => !el(id).classList.contains("hidden")) ?? "landing";
 }

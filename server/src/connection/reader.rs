@@ -74,6 +74,7 @@ impl ReadError {
 struct ReaderMetrics {
     messages_in: metrics::Counter,
     bytes_in: metrics::Counter,
+    live: Arc<crate::status::LiveCounters>,
     messages_dropped: metrics::Counter,
 }
 
@@ -119,6 +120,7 @@ where
             metrics: ReaderMetrics {
                 messages_in: metrics.messages_in.clone(),
                 bytes_in: metrics.bytes_in.clone(),
+                live: Arc::clone(&metrics.live),
                 messages_dropped: metrics.messages_dropped.clone(),
             },
             stopping: Box::pin(shutdown.cancelled_owned()),
@@ -172,6 +174,7 @@ where
                 Message::Binary(bytes) => {
                     self.metrics.messages_in.increment(1);
                     self.metrics.bytes_in.increment(bytes.len() as u64);
+                    self.metrics.live.received(bytes.len() as u64);
                     return match decode_client(&bytes, self.limits.max_message_bytes) {
                         Ok(msg) => Ok(Some(msg)),
                         Err(err) => {

@@ -23,6 +23,7 @@ use crate::outbox::{Outbox, OutboxReceiver, Side, SnapshotBytes};
 pub(crate) struct WriterMetrics {
     messages_out: metrics::Counter,
     bytes_out: metrics::Counter,
+    live: Arc<crate::status::LiveCounters>,
     snapshots_sent: metrics::Counter,
     keyframes_sent: metrics::Counter,
 }
@@ -32,6 +33,7 @@ impl WriterMetrics {
     fn count(&self, bytes: Bytes, keyframe: Option<bool>) -> Message {
         self.messages_out.increment(1);
         self.bytes_out.increment(bytes.len() as u64);
+        self.live.sent(bytes.len() as u64);
         if let Some(keyframe) = keyframe {
             self.snapshots_sent.increment(1);
             if keyframe {
@@ -46,6 +48,7 @@ impl WriterMetrics {
         Self {
             messages_out: m.messages_out.clone(),
             bytes_out: m.bytes_out.clone(),
+            live: Arc::clone(&m.live),
             snapshots_sent: m.snapshots_sent.clone(),
             keyframes_sent: m.keyframes_sent.clone(),
         }

@@ -90,6 +90,8 @@ pub(crate) struct RoomSpec {
     pub(crate) public: bool,
     /// The simulation seed.
     pub(crate) seed: u64,
+    /// Where the room publishes its match for the status page.
+    pub(crate) status: Arc<crate::status::RoomStatus>,
 }
 
 /// A room and everything its task owns.
@@ -121,6 +123,7 @@ pub(crate) struct Room {
 struct RoomMetrics {
     tick_duration: metrics::Histogram,
     tick_histogram: metrics::Histogram,
+    live: Arc<crate::status::LiveCounters>,
     ticks: metrics::Counter,
     ticks_late: metrics::Counter,
     ticks_skipped: metrics::Counter,
@@ -155,6 +158,7 @@ impl Room {
         let metrics = RoomMetrics {
             tick_duration: m.tick_duration.clone(),
             tick_histogram: m.tick_histogram.clone(),
+            live: Arc::clone(&m.live),
             ticks: m.ticks.clone(),
             ticks_late: m.ticks_late.clone(),
             ticks_skipped: m.ticks_skipped.clone(),
@@ -224,9 +228,10 @@ impl Room {
                 if snapshot_due && i + 1 == plan.run {
                     self.broadcast();
                 }
-                let took = started.elapsed().as_secs_f64();
-                self.metrics.tick_duration.record(took);
-                self.metrics.tick_histogram.record(took);
+                let took = started.elapsed();
+                self.metrics.tick_duration.record(took.as_secs_f64());
+                self.metrics.tick_histogram.record(took.as_secs_f64());
+                self.metrics.live.tick(took);
             }
 
             if self.seats.is_empty() {
@@ -489,6 +494,7 @@ impl Room {
             self.broadcast.discard_events(&mut self.sim);
             return;
         }
+        self.spec.status.publish(self.sim.phase(), self.sim.tick(), self.sim.match_ends_tick());
         let events = self.broadcast.events(code, &mut self.sim);
         let tick_rate = self.ctx.config.tick_rate;
         let snapshot = self.broadcast.snapshot(code, &mut self.sim, tick_rate);

@@ -250,6 +250,11 @@ impl Simulation {
         self.world.resource::<MatchClock>().phase
     }
 
+    /// The tick the match phase ends at (0 for warm-up, which has no end).
+    pub fn match_ends_tick(&self) -> u64 {
+        self.world.resource::<MatchClock>().ends_at
+    }
+
     /// Refills `snapshot` with the current state, reusing its buffers (no allocation once they have
     /// grown to the room's size).
     pub fn write_snapshot(&mut self, snapshot: &mut Snapshot) {
