@@ -5,17 +5,25 @@ mod common;
 
 use common::server;
 
-#[tokio::test]
-async fn arena_bots_reports_rates_in_json() {
-    let srv = server(&["--tick-rate", "30", "--snapshot-rate", "15"]);
+/// Runs `arena-bots` against `url` with `args` (and `--json`); asserts it succeeded and returns its
+/// report with the raw output for messages.
+async fn bots_report(url: &str, args: &[&str]) -> (serde_json::Value, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
-        .args(["--url", &srv.ws_url(), "--count", "8", "--duration", "3s", "--json"])
+        .args(["--url", url])
+        .args(args)
+        .arg("--json")
         .output()
         .await
         .expect("run arena-bots");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    (serde_json::from_str(stdout.trim()).expect("one JSON object"), stdout)
+}
+
+#[tokio::test]
+async fn arena_bots_reports_rates_in_json() {
+    let srv = server(&["--tick-rate", "30", "--snapshot-rate", "15"]);
+    let (summary, _) = bots_report(&srv.ws_url(), &["--count", "8", "--duration", "3s"]).await;
     assert_eq!(summary["bots"], 8);
     assert_eq!(summary["connected"], 8);
     assert_eq!(summary["errors"], 0);
@@ -43,14 +51,8 @@ async fn arena_bots_fails_on_an_unknown_room() {
 #[tokio::test]
 async fn fighting_bots_play_the_game_and_report_their_aim() {
     let srv = server(&[]);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
-        .args(["--url", &srv.ws_url(), "--count", "6", "--duration", "10s", "--behavior", "fight", "--json"])
-        .output()
-        .await
-        .expect("run arena-bots");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let (summary, stdout) =
+        bots_report(&srv.ws_url(), &["--count", "6", "--duration", "10s", "--behavior", "fight"]).await;
     let count = |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key}: {v}"));
     let (kills, shots, hits) = (count(&summary, "kills"), count(&summary, "shots"), count(&summary, "hits"));
     assert!(kills >= 1, "six fighting bots in 10 s destroyed nothing:\n{stdout}");
@@ -69,24 +71,8 @@ async fn fighting_bots_play_the_game_and_report_their_aim() {
 #[tokio::test]
 async fn chatting_bots_say_lines_their_room_hears() {
     let srv = server(&[]);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arena-bots"))
-        .args([
-            "--url",
-            &srv.ws_url(),
-            "--count",
-            "3",
-            "--duration",
-            "3500ms",
-            "--chat-every",
-            "1s",
-            "--json",
-        ])
-        .output()
-        .await
-        .expect("run arena-bots");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "arena-bots failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let (summary, stdout) =
+        bots_report(&srv.ws_url(), &["--count", "3", "--duration", "3500ms", "--chat-every", "1s"]).await;
     let (sent, heard) =
         (summary["chat_sent"].as_u64().expect("sent"), summary["chat_heard"].as_u64().expect("heard"));
     // Three lines each (at 1, 2 and 3 s), within the rate limit, in one room (quick play): each line
