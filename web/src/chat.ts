@@ -48,6 +48,7 @@ export class ChatBox {
     this.input.maxLength = MAX_CHAT_CHARS;
     this.input.value = "";
     show("chat-form", false);
+    el("open-chat").onclick = () => this.openBox();
     el<HTMLFormElement>("chat-form").onsubmit = (e) => {
       e.preventDefault();
       this.submit();
@@ -74,9 +75,14 @@ export class ChatBox {
     }
     if (e.code === "Enter" && !(e.target instanceof HTMLInputElement)) {
       e.preventDefault();
-      show("chat-form", true);
-      this.input.focus();
+      this.openBox();
     }
+  }
+
+  /** Opens the box and puts the cursor in it (Enter, or the Chat button on a touch screen). */
+  openBox(): void {
+    show("chat-form", true);
+    this.input.focus();
   }
 
   private close(): void {

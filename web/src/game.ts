@@ -41,6 +41,9 @@ interface PredictedShot {
   id?: number;
 }
 
+/** The smallest scale the arena is drawn at, CSS pixels per unit: below it, the camera follows. */
+const MIN_SCALE = 0.6;
+
 /** How long a confirmed hit's marker and flash show, ms. */
 const HIT_MARKER_MS = 300;
 
@@ -289,7 +292,10 @@ export class Game {
     if (!w || !p || !this.joined || !this.conn.connected) return;
     const me = p.renderPosition(this.alpha);
     const [ax, ay] = this.renderer.toArena(this.controls.mouseX, this.controls.mouseY);
-    const aim = Math.hypot(ax - me.x, ay - me.y) > 1 ? Math.atan2(ay - me.y, ax - me.x) : this.lastAim;
+    const stick = this.controls.aimAngle();
+    const mouse = Math.hypot(ax - me.x, ay - me.y) > 1 ? Math.atan2(ay - me.y, ax - me.x) : this.lastAim;
+    // On a touch screen or with a pad, a released stick keeps its last aim (there is no mouse to follow).
+    const aim = stick ?? (this.controls.touch.enabled || this.controls.gamepad ? this.lastAim : mouse);
     this.lastAim = aim;
     this.seq += 1;
     const firing = this.controls.firing();
@@ -349,6 +355,7 @@ export class Game {
     if (!w || !this.joined || !this.predictor || !this.buffer) return;
     const tickMs = 1000 / w.tick_rate;
     this.frameTime = now;
+    this.controls.poll();
     this.acc += elapsed;
     if (this.acc > 250) this.acc = tickMs; // a background tab: do not replay seconds of input
     while (this.acc >= tickMs) {
@@ -392,7 +399,10 @@ export class Game {
       .filter((q) => !(q.owner === w.player_id && this.shots.some((s) => s.seq === q.seq)))
       .map((q) => ({ x: q.x, y: q.y, owner: q.owner }));
     for (const s of this.shots) projectiles.push({ x: s.x, y: s.y, owner: w.player_id });
-    this.renderer.resize(j.map);
+    // On a screen too small for the whole arena at a playable size, the camera follows one's ship.
+    const zoom = MIN_SCALE / this.renderer.fitScale(j.map);
+    const own = ships.find((s) => s.me);
+    this.renderer.resize(j.map, zoom > 1 && own ? { x: own.x, y: own.y, zoom } : undefined);
     this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0, hits });
   }
 
@@ -460,6 +470,9 @@ export class Game {
       shotsFired: this.shotsFired,
       hitsConfirmed: this.hitsConfirmed,
       drawn: this.drawn,
+      camera: this.renderer.camera(),
+      touch: this.controls.touch.enabled,
+      gamepad: this.controls.gamepad,
       ping: this.ping,
       fps: this.fps,
     };

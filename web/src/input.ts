@@ -1,5 +1,9 @@
-// Keyboard and mouse: WASD or arrows move, the mouse aims, click or space fires, Tab shows the scores.
+// Every way to play, merged: keyboard and mouse (WASD or arrows move, the mouse aims, click or Space
+// fires, Tab shows the scores), the touch sticks (touch.ts) and a gamepad (gamepad.ts). A stick held
+// wins over the keys; any of them fires.
+import { type PadState, readGamepad } from "./gamepad";
 import type { Vec2 } from "./protocol";
+import { TouchSticks } from "./touch";
 
 const KEYS: Record<string, Vec2> = {
   KeyW: [0, -1],
@@ -18,7 +22,10 @@ export class Controls {
   /** Mouse position in CSS pixels. */
   mouseX = 0;
   mouseY = 0;
-  scoreboard = false;
+  private tabHeld = false;
+  /** The gamepad as read at the last poll. */
+  private pad: PadState | null = null;
+  readonly touch = new TouchSticks();
   /** Off outside a game: the keys then belong to the page (the replay viewer, forms). */
   enabled = false;
 
@@ -26,7 +33,7 @@ export class Controls {
     window.addEventListener("keydown", (e) => {
       if (!this.enabled || isTyping(e)) return;
       if (e.code === "Tab") {
-        this.scoreboard = true;
+        this.tabHeld = true;
         e.preventDefault();
         return;
       }
@@ -34,13 +41,13 @@ export class Controls {
       this.held.add(e.code);
     });
     window.addEventListener("keyup", (e) => {
-      if (e.code === "Tab") this.scoreboard = false;
+      if (e.code === "Tab") this.tabHeld = false;
       this.held.delete(e.code);
     });
     window.addEventListener("blur", () => {
       this.held.clear();
       this.mouseDown = false;
-      this.scoreboard = false;
+      this.tabHeld = false;
     });
     target.addEventListener("mousemove", (e) => {
       this.mouseX = e.clientX;
@@ -54,8 +61,30 @@ export class Controls {
     });
   }
 
+  /** Reads the gamepad; once a frame. */
+  poll(): void {
+    this.pad = readGamepad();
+  }
+
+  /** Whether a gamepad was connected at the last poll. */
+  get gamepad(): boolean {
+    return this.pad !== null;
+  }
+
+  /** Tab, or the gamepad's Back. */
+  get scoreboard(): boolean {
+    return this.tabHeld || Boolean(this.pad?.scoreboard);
+  }
+
+  /** The aim a stick asks for, radians; null when none does (the mouse aims then). */
+  aimAngle(): number | null {
+    return this.touch.aimAngle() ?? this.pad?.aim ?? null;
+  }
+
   /** The movement direction (length 0 or 1). */
   movement(): Vec2 {
+    const stick = this.touch.movement() ?? this.pad?.movement;
+    if (stick) return stick;
     let x = 0;
     let y = 0;
     for (const code of this.held) {
@@ -72,7 +101,7 @@ export class Controls {
   }
 
   firing(): boolean {
-    return this.mouseDown || this.held.has("Space");
+    return this.mouseDown || this.held.has("Space") || this.touch.firing() || Boolean(this.pad?.firing);
   }
 
   /** Presses or releases a key as if typed (debug hook for tests). */

@@ -48,6 +48,8 @@ export class Renderer {
   private scale = 1;
   private originX = 0;
   private originY = 0;
+  /** Whether the last resize followed a point (so ships may be off screen). */
+  private following = false;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext("2d");
@@ -80,8 +82,21 @@ export class Renderer {
       if (span + 2 * margin <= view) return (view - span) / 2;
       return Math.min(margin, Math.max(view - span - margin, view / 2 - at * this.scale));
     };
+    this.following = focus !== undefined && focus.zoom > 1;
     this.originX = centre(width, mw, focus?.x ?? mw / 2);
     this.originY = centre(height, mh, focus?.y ?? mh / 2);
+  }
+
+  /** The scale that fits the whole arena in the canvas, CSS pixels per arena unit. */
+  fitScale(map: MapInfo): number {
+    const margin = 16;
+    const [mw, mh] = map.size;
+    return Math.max(1e-6, Math.min((this.canvas.clientWidth - 2 * margin) / mw, (this.canvas.clientHeight - 2 * margin) / mh));
+  }
+
+  /** How the arena is drawn now: its scale in CSS pixels per unit, and whether the camera follows a point. */
+  camera(): { scale: number; following: boolean } {
+    return { scale: this.scale / (window.devicePixelRatio || 1), following: this.following };
   }
 
   /** Arena coordinates of a point in CSS pixels. */
@@ -179,6 +194,8 @@ export class Renderer {
       ctx.fillText(s.name, s.x, s.y - r - 20);
     }
 
+    if (this.following) this.drawOffscreen(frame.ships);
+
     // Hit markers: a cross that opens out and fades, on the ship one's shot hit.
     ctx.strokeStyle = "#ffffff";
     ctx.lineWidth = 3;
@@ -195,5 +212,33 @@ export class Renderer {
       ctx.stroke();
     }
     ctx.globalAlpha = 1;
+  }
+
+  /** A small arrow at the edge of the view toward each ship beyond it, in the ship's colour. */
+  private drawOffscreen(ships: ShipView[]): void {
+    const { ctx } = this;
+    const { width, height } = this.canvas;
+    const edge = 18 * (window.devicePixelRatio || 1);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    for (const s of ships) {
+      const x = s.x * this.scale + this.originX;
+      const y = s.y * this.scale + this.originY;
+      if (s.me || (x >= 0 && x <= width && y >= 0 && y <= height)) continue;
+      const cx = Math.min(Math.max(x, edge), width - edge);
+      const cy = Math.min(Math.max(y, edge), height - edge);
+      const angle = Math.atan2(y - cy, x - cx);
+      ctx.save();
+      ctx.translate(cx, cy);
+      ctx.rotate(angle);
+      ctx.fillStyle = colorFor(s.id);
+      ctx.beginPath();
+      ctx.moveTo(edge * 0.7, 0);
+      ctx.lineTo(-edge * 0.4, -edge * 0.45);
+      ctx.lineTo(-edge * 0.4, edge * 0.45);
+      ctx.closePath();
+      ctx.fill();
+      ctx.restore();
+    }
+    ctx.setTransform(this.scale, 0, 0, this.scale, this.originX, this.originY);
   }
 }
