@@ -20,6 +20,8 @@ after(async () => {
 
 test("two players meet through an invite link, move and shoot", async () => {
   const a = await openPage(browser, `${server.url}/`);
+  // Browsers allow sound only after a gesture: none is made before the first click.
+  assert.equal((await a.page.evaluate(() => window.__arena.sound())).context, "none");
   await a.page.fill("#name", "Alice");
   await a.page.click("#create-room");
   const room = await waitFor(a.page, (s) => s.room, "room created");
@@ -31,6 +33,8 @@ test("two players meet through an invite link, move and shoot", async () => {
   await waitFor(a.page, (s) => s.ships.length === 2 && s.phase === "playing", "A sees two ships, match on");
   const { playerId: aId } = await state(a.page);
   const { playerId: bId } = await state(b.page);
+  // B's first gesture (a key), so its page may make sound.
+  await b.page.keyboard.press("Shift");
   // The names are on both screens.
   assert.deepEqual((await state(b.page)).ships.find((s) => s.id === aId)?.name, "Alice");
 
@@ -71,10 +75,20 @@ test("two players meet through an invite link, move and shoot", async () => {
   );
   await a.page.mouse.up();
   assert.ok(hurt.health < 100);
+  // Heard and seen: A's shots and hits, B being hit (a red wedge toward A, and the damage number).
+  const heardA = (await state(a.page)).sound;
+  const heardB = (await state(b.page)).sound;
+  assert.equal(heardA.context, "running");
+  assert.ok(heardA.played.fire >= 1 && heardA.played.hit >= 1, JSON.stringify(heardA));
+  assert.ok(heardB.played.hurt >= 1, JSON.stringify(heardB));
   await b.page.screenshot({ path: join(saveDir(), "player-b-hit.png") });
   await a.page.keyboard.down("Tab");
   await a.page.screenshot({ path: join(saveDir(), "scoreboard.png") });
   await a.page.keyboard.up("Tab");
+  // M mutes, and the page remembers it.
+  await a.page.keyboard.press("KeyM");
+  assert.equal((await state(a.page)).sound.muted, true);
+  assert.equal(await a.page.textContent("#mute"), "Sound: off");
 
   assert.deepEqual(a.errors, [], "console errors on A");
   assert.deepEqual(b.errors, [], "console errors on B");

@@ -16,7 +16,8 @@ import {
   SnapshotDecoder,
   type Welcome,
 } from "./protocol";
-import { type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
+import { colorFor, type EffectView, type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
+import type { Sound } from "./sound";
 import { flightTicks, shotStep } from "./sim";
 import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
 import { replayHash } from "./viewer";
@@ -40,6 +41,11 @@ interface PredictedShot {
   /** The server's id for it, once a snapshot has shown it. */
   id?: number;
 }
+
+/** How long each kind of visual feedback shows, ms. */
+const EFFECT_MS: Record<EffectView["kind"], number> = { flash: 90, burst: 600, damage: 700, hurt: 900 };
+/** Projectile ids remembered for muzzle flashes (new ones flash once). */
+const SEEN_SHOTS = 512;
 
 /** The smallest scale the arena is drawn at, CSS pixels per unit: below it, the camera follows. */
 const MIN_SCALE = 0.6;
@@ -90,12 +96,18 @@ export class Game {
   private frameTime = 0;
   readonly consoleErrors: string[] = [];
   private readonly chat: ChatBox;
+  /** Visual feedback in flight: muzzle flashes, death bursts, damage numbers, who hit us. */
+  private effects: (Omit<EffectView, "age"> & { at: number })[] = [];
+  private seenShots = new Set<number>();
+  /** One's own health in the last snapshot, to hear a pickup. */
+  private lastHealth: number | null = null;
 
   constructor(
     private readonly name: string,
     private readonly entry: Entry,
     private readonly controls: Controls,
     private readonly renderer: Renderer,
+    private readonly sound: Sound,
     private readonly onExit: (reason: string) => void,
   ) {
     this.conn = new Connection(wsUrl(), name, {
@@ -236,6 +248,19 @@ export class Game {
     if (!w || !this.buffer || !this.predictor) return;
     this.buffer.push(s, performance.now());
     if (s.scores.length > 0) this.scores = s.scores;
+    const now = performance.now();
+    // A muzzle flash for every other player's new shot, where it left.
+    for (const p of s.projectiles) {
+      if (this.seenShots.has(p.id)) continue;
+      this.seenShots.add(p.id);
+      if (p.owner !== w.player_id && s.tick - p.tick <= 3) this.effects.push({ kind: "flash", x: p.x, y: p.y, at: now, color: colorFor(p.owner) });
+    }
+    if (this.seenShots.size > SEEN_SHOTS) this.seenShots = new Set([...this.seenShots].slice(-SEEN_SHOTS / 2));
+    // A pickup: one's health went up while alive (a respawn starts from full health after a death).
+    const mine = s.ships.find((ship) => ship.id === w.player_id);
+    const health = mine && mine.respawnTicks === 0 ? mine.health : null;
+    if (health !== null && this.lastHealth !== null && health > this.lastHealth) this.sound.play("pickup");
+    this.lastHealth = health;
     this.predictor.reconcile(
       s.ships.find((ship) => ship.id === w.player_id),
       s.acks.get(w.player_id) ?? 0,
@@ -265,22 +290,46 @@ export class Game {
         pushKillfeed(`${name(e.id)} left`);
         this.chat.system(`${name(e.id)} left`);
         return;
-      case "kill":
+      case "kill": {
         pushKillfeed(`${name(e.killer)} ✕ ${name(e.victim)}`);
         this.chat.system(`${name(e.killer)} ✕ ${name(e.victim)}`);
+        const me = this.welcome?.player_id;
+        if (e.killer === me) this.sound.play("kill");
+        if (e.victim === me) this.sound.play("death");
+        const at = this.shipPosition(e.victim);
+        if (at) this.effects.push({ kind: "burst", ...at, at: performance.now(), color: colorFor(e.victim) });
         return;
+      }
       case "phase":
-        if (e.phase === "playing") toast("Match started!");
-        if (e.phase === "results") toast("Match over");
-        return;
-      case "hit":
-        if (e.shooter === this.welcome?.player_id) {
-          // Confirmed: a marker and a flash on the ship hit, and the shot we drew ends.
-          this.hitsConfirmed += 1;
-          this.hitMarks.push({ target: e.target, at: performance.now() });
-          this.shots = this.shots.filter((s) => s.id !== e.shot);
+        if (e.phase === "playing") {
+          toast("Match started!");
+          this.sound.play("start");
+        }
+        if (e.phase === "results") {
+          toast("Match over");
+          this.sound.play("end");
         }
         return;
+      case "hit": {
+        const me = this.welcome?.player_id;
+        const now = performance.now();
+        if (e.shooter === me) {
+          // Confirmed: a marker and a flash on the ship hit, and the shot we drew ends.
+          this.hitsConfirmed += 1;
+          this.hitMarks.push({ target: e.target, at: now });
+          this.shots = this.shots.filter((s) => s.id !== e.shot);
+          this.sound.play("hit");
+        }
+        const target = this.shipPosition(e.target);
+        if (target) this.effects.push({ kind: "damage", ...target, at: now, text: `-${e.damage}` });
+        if (e.target === me) {
+          // Who hit us: a red wedge on our ship, pointing at them.
+          this.sound.play("hurt");
+          const from = this.shipPosition(e.shooter);
+          if (target && from) this.effects.push({ kind: "hurt", ...target, at: now, angle: Math.atan2(from.y - target.y, from.x - target.x) });
+        }
+        return;
+      }
     }
   }
 
@@ -314,6 +363,8 @@ export class Game {
     if (firing && canFire) {
       this.lastFireSeq = this.seq;
       this.shotsFired += 1;
+      this.sound.play("fire");
+      this.effects.push({ kind: "flash", x: p.body.x + Math.cos(aim) * t.ship_radius, y: p.body.y + Math.sin(aim) * t.ship_radius, at: performance.now(), color: "#ffffff" });
       // As the server's fire_weapons: the shot leaves from the ship's position after this input, and
       // its flight is known at once (walls never move): `flight_ticks` steps, or its whole lifetime.
       const [stepX, stepY] = shotStep(aim, t, 1 / w.tick_rate);
@@ -403,7 +454,9 @@ export class Game {
     const zoom = MIN_SCALE / this.renderer.fitScale(j.map);
     const own = ships.find((s) => s.me);
     this.renderer.resize(j.map, zoom > 1 && own ? { x: own.x, y: own.y, zoom } : undefined);
-    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0, hits });
+    this.effects = this.effects.filter((e) => now - e.at < EFFECT_MS[e.kind]);
+    const effects = this.effects.map(({ at, ...e }) => ({ ...e, age: (now - at) / EFFECT_MS[e.kind] }));
+    this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0, hits, effects });
   }
 
   private updateHud(now: number): void {
@@ -429,6 +482,15 @@ export class Game {
       const rows = this.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: this.names.get(id) ?? `#${id}` }));
       renderScores(rows, w.player_id, latest.phase === "results" ? "Final scores" : "Scores");
     }
+  }
+
+  /** Where a ship is drawn now (another's as interpolated, one's own as predicted), if it is alive. */
+  private shipPosition(id: number): { x: number; y: number } | null {
+    if (id === this.welcome?.player_id && this.predictor?.active) return this.predictor.renderPosition(this.alpha);
+    const drawn = this.drawn.find((s) => s.id === id);
+    if (drawn) return { x: drawn.x, y: drawn.y };
+    const latest = this.buffer?.latest?.ships.find((s) => s.id === id);
+    return latest ? { x: latest.x, y: latest.y } : null;
   }
 
   /** Drops the socket as a network failure would (debug hook). */
@@ -473,6 +535,8 @@ export class Game {
       camera: this.renderer.camera(),
       touch: this.controls.touch.enabled,
       gamepad: this.controls.gamepad,
+      sound: this.sound.state(),
+      effects: this.effects.map((e) => e.kind),
       ping: this.ping,
       fps: this.fps,
     };

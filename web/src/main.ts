@@ -5,6 +5,7 @@ import { type Entry, Game } from "./game";
 import { Controls } from "./input";
 import { acceptableName, isRoomCode, MAX_NAME_CHARS, ROOM_CODE_ALPHABET, ROOM_CODE_LEN } from "./limits";
 import { Renderer } from "./render";
+import { Sound } from "./sound";
 import { el, type ReplayListing, type RoomListing, renderReplays, renderRooms, setText, show } from "./ui";
 import { StatusPage } from "./status";
 import { parseReplayHash, replayHash, Viewer } from "./viewer";
@@ -15,6 +16,7 @@ const ROOM_REFRESH_MS = 2000;
 const canvas = el<HTMLCanvasElement>("canvas");
 const controls = new Controls(canvas);
 const renderer = new Renderer(canvas);
+const sound = new Sound();
 const viewerRenderer = new Renderer(el<HTMLCanvasElement>("viewer-canvas"));
 const nameInput = el<HTMLInputElement>("name");
 let game: Game | null = null;
@@ -49,7 +51,7 @@ function screen(name: "landing" | "replays" | "viewer" | "game" | "status"): voi
 function start(entry: Entry): void {
   setText("landing-error", "");
   screen("game");
-  game = new Game(playerName(), entry, controls, renderer, (reason) => {
+  game = new Game(playerName(), entry, controls, renderer, sound, (reason) => {
     game = null;
     history.replaceState(null, "", location.pathname);
     showLanding(reason);
@@ -82,6 +84,21 @@ el<HTMLFormElement>("join-form").onsubmit = (e) => {
   else setText("landing-error", `A room code has ${ROOM_CODE_LEN} of the letters ${ROOM_CODE_ALPHABET}.`);
 };
 el("leave").onclick = () => game?.leave();
+
+/** The Sound button and M: mute or unmute, remembered across visits. */
+function showMuted(): void {
+  setText("mute", sound.muted ? "Sound: off" : "Sound: on");
+}
+function toggleMute(): void {
+  sound.setMuted(!sound.muted);
+  showMuted();
+}
+showMuted();
+el("mute").onclick = toggleMute;
+window.addEventListener("keydown", (e) => {
+  const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+  if (e.code === "KeyM" && game && !typing) toggleMute();
+});
 el("open-replays").onclick = () => {
   history.pushState(null, "", "#replays");
   showReplays();
@@ -151,6 +168,8 @@ const hook = {
   state: () => game?.debugState() ?? viewer?.debugState() ?? status?.debugState() ?? { screen: screenShown() },
   netStats: () => game?.netStats() ?? null,
   dropConnection: () => game?.dropConnection(),
+  /** Whether sound can play yet (not before a gesture), muted, and what played. */
+  sound: () => sound.state(),
   /** CSS pixel position of an arena point, for aiming the real mouse at something. */
   screenPosition: (x: number, y: number) => renderer.toScreen(x, y),
 };

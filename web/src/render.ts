@@ -21,6 +21,19 @@ export interface HitMarker {
   age: number;
 }
 
+/** Visual feedback, `age` 0 (new) to 1 (gone). */
+export interface EffectView {
+  kind: "flash" | "burst" | "damage" | "hurt";
+  x: number;
+  y: number;
+  age: number;
+  color?: string;
+  /** For `damage`: the number shown. */
+  text?: string;
+  /** For `hurt`: where the shot came from, radians. */
+  angle?: number;
+}
+
 export interface ProjectileView {
   x: number;
   y: number;
@@ -36,6 +49,8 @@ export interface Frame {
   pickups: number;
   /** One's own confirmed hits. */
   hits?: HitMarker[];
+  /** Muzzle flashes, death bursts, damage numbers and who hit us. */
+  effects?: EffectView[];
 }
 
 export function colorFor(id: number): string {
@@ -194,6 +209,7 @@ export class Renderer {
       ctx.fillText(s.name, s.x, s.y - r - 20);
     }
 
+    this.drawEffects(frame.effects ?? [], tuning.ship_radius);
     if (this.following) this.drawOffscreen(frame.ships);
 
     // Hit markers: a cross that opens out and fades, on the ship one's shot hit.
@@ -240,5 +256,50 @@ export class Renderer {
       ctx.restore();
     }
     ctx.setTransform(this.scale, 0, 0, this.scale, this.originX, this.originY);
+  }
+
+  private drawEffects(effects: EffectView[], r: number): void {
+    const { ctx } = this;
+    for (const e of effects) {
+      const fade = Math.max(0, 1 - e.age);
+      ctx.globalAlpha = fade;
+      switch (e.kind) {
+        case "flash":
+          ctx.fillStyle = e.color ?? "#ffffff";
+          ctx.beginPath();
+          ctx.arc(e.x, e.y, r * 0.45 * (1 + e.age), 0, Math.PI * 2);
+          ctx.fill();
+          break;
+        case "burst":
+          ctx.strokeStyle = e.color ?? "#ffffff";
+          ctx.lineWidth = 3;
+          ctx.beginPath();
+          ctx.arc(e.x, e.y, r * (1 + 2.5 * e.age), 0, Math.PI * 2);
+          ctx.stroke();
+          ctx.fillStyle = e.color ?? "#ffffff";
+          for (let i = 0; i < 10; i++) {
+            const a = (i / 10) * Math.PI * 2;
+            const d = r * (0.5 + 3 * e.age);
+            ctx.fillRect(e.x + Math.cos(a) * d - 3, e.y + Math.sin(a) * d - 3, 6, 6);
+          }
+          break;
+        case "damage":
+          ctx.fillStyle = "#ff7b72";
+          ctx.font = "bold 18px system-ui, sans-serif";
+          ctx.textAlign = "center";
+          ctx.fillText(e.text ?? "", e.x + r, e.y - r - 10 - 30 * e.age);
+          break;
+        case "hurt": {
+          const a = e.angle ?? 0;
+          ctx.strokeStyle = "#f85149";
+          ctx.lineWidth = 6;
+          ctx.beginPath();
+          ctx.arc(e.x, e.y, r * 1.9, a - 0.45, a + 0.45);
+          ctx.stroke();
+          break;
+        }
+      }
+    }
+    ctx.globalAlpha = 1;
   }
 }
