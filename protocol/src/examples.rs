@@ -44,6 +44,7 @@ pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
         ),
         ("ping", ClientMsg::Ping { client_time: 12345.5 }),
         ("leave", ClientMsg::Leave),
+        ("watch", ClientMsg::Watch { code: "KQZTR".into() }),
         ("chat", ClientMsg::Chat { text: "gg, one more?".into(), to: None }),
         ("chat_whisper", ClientMsg::Chat { text: "left side".into(), to: Some(9) }),
     ]
@@ -174,6 +175,18 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
                     PlayerInfo { id: 7, name: "Ada".into(), away: false },
                     PlayerInfo { id: 9, name: "Linus".into(), away: true },
                 ],
+                spectating: false,
+            }),
+        ),
+        (
+            "joined_spectating",
+            ServerMsg::Joined(Joined {
+                room: "KQZTR".into(),
+                public: true,
+                capacity: 16,
+                map: MapInfo { name: "duel".into(), size: [1600.0, 1000.0], walls: vec![], pickups: vec![] },
+                players: vec![PlayerInfo { id: 3, name: "Grace".into(), away: false }],
+                spectating: true,
             }),
         ),
         ("left", ServerMsg::Left),

@@ -30,7 +30,7 @@ pub use snapshot::{
 
 /// The protocol version a client announces in [`ClientMsg::Hello`]. The server refuses any other with
 /// [`ErrorCode::VersionMismatch`]. Bump it whenever a fixture in `protocol/fixtures/` changes.
-pub const PROTOCOL_VERSION: u16 = 10;
+pub const PROTOCOL_VERSION: u16 = 11;
 
 /// The largest client message the server accepts, in bytes (one WebSocket message, after reassembly of
 /// its frames). Inputs are ~40 bytes; anything near this limit is hostile or broken.

@@ -36,6 +36,13 @@ pub enum ClientMsg {
         /// The room's code, e.g. `"KQZTR"`.
         code: String,
     },
+    /// Watch a room by its code, as a spectator: the same snapshots and events as its players, but no
+    /// ship and no seat (a full room can be watched). Answered with a [`ServerMsg::Joined`] whose
+    /// `spectating` is true; `leave` stops watching (then `join_room` takes a seat when one is free).
+    Watch {
+        /// The room's code.
+        code: String,
+    },
     /// The player's controls for one tick. Send one per server tick while in a room (or gather them
     /// into [`ClientMsg::Inputs`] as [`Welcome::input_batch`] asks).
     Input(Input),
@@ -289,8 +296,13 @@ pub struct Joined {
     pub capacity: u16,
     /// The map being played.
     pub map: MapInfo,
-    /// Everyone in the room at the moment of joining, including the client itself.
+    /// Everyone in the room at the moment of joining, including the client itself (but for a
+    /// spectator, who is not a player).
     pub players: Vec<PlayerInfo>,
+    /// The client watches the room (see [`ClientMsg::Watch`]): it has no ship, and what it sends but
+    /// `leave`, `ping` and `chat` is ignored or refused.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub spectating: bool,
 }
 
 /// The map's static geometry, sent once on joining.

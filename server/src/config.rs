@@ -48,6 +48,11 @@ pub const DEFAULT_EMPTY_ROOM_GRACE: &str = "30s";
 /// equal).
 pub const DEFAULT_MAX_REWIND: &str = "500ms";
 
+/// Default `--max-spectators`.
+pub const DEFAULT_MAX_SPECTATORS: u16 = 32;
+/// The largest `--max-spectators`.
+pub const MAX_MAX_SPECTATORS: u16 = 1000;
+
 /// Default time a disconnected player's seat (and score) is kept for them to reconnect.
 pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
 
@@ -190,6 +195,11 @@ pub struct Args {
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
+    /// The most spectators a room takes (they have no ship and take no seat: a full room can be
+    /// watched); 0 turns watching off.
+    #[arg(long, default_value_t = DEFAULT_MAX_SPECTATORS, value_parser = clap::value_parser!(u16).range(0..=i64::from(MAX_MAX_SPECTATORS)))]
+    pub max_spectators: u16,
+
     /// A secret that protects the live server page (`/status`, `/api/status`) on a public server: it
     /// is then opened as `/status?token=SECRET` (the API takes `Authorization: Bearer SECRET`), and
     /// without it answers 401. Open to all when not given (it shows no player, token or address, and
@@ -302,6 +312,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The secret the status page asks for, if any.
     pub status_token: Option<String>,
+    /// The most spectators a room takes.
+    pub max_spectators: u16,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -364,6 +376,7 @@ impl Config {
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             tls: args.tls_cert.clone().zip(args.tls_key.clone()),
             status_token: args.status_token.clone().filter(|t| !t.is_empty()),
+            max_spectators: args.max_spectators,
             limits: {
                 let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
                 crate::limits::Limits {

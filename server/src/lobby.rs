@@ -47,13 +47,21 @@ pub(crate) enum LobbyError {
     /// The server is at its room limit.
     #[error("the server is at its limit of {0} rooms; try again later")]
     ServerFull(usize),
+    /// The room has as many spectators as it takes.
+    #[error("room {code} has {max} spectators already, as many as it takes")]
+    TooManySpectators {
+        /// The room.
+        code: RoomCode,
+        /// `--max-spectators`.
+        max: u16,
+    },
 }
 
 impl LobbyError {
     /// The protocol error code for this error.
     pub(crate) fn code(&self) -> ErrorCode {
         match self {
-            Self::RoomFull { .. } => ErrorCode::RoomFull,
+            Self::RoomFull { .. } | Self::TooManySpectators { .. } => ErrorCode::RoomFull,
             Self::NotFound(_) => ErrorCode::RoomNotFound,
             Self::ServerFull(_) => ErrorCode::ServerFull,
         }
@@ -92,6 +100,8 @@ pub(crate) struct StatusRoom {
     pub(crate) players: u16,
     /// Seats in all.
     pub(crate) capacity: u16,
+    /// Spectators watching.
+    pub(crate) spectators: u16,
     /// The match's phase.
     pub(crate) phase: arena_protocol::Phase,
     /// Seconds left of the phase (0 in warm-up, which has no end).
@@ -127,6 +137,8 @@ struct RoomEntry {
     /// Creation order, to prefer older rooms in quick play.
     serial: u64,
     commands: mpsc::Sender<RoomCommand>,
+    /// Spectators watching (not players: they take no seat).
+    spectators: u16,
     /// The room's match, as it publishes it (for the status page).
     status: Arc<RoomStatus>,
 }
@@ -217,6 +229,28 @@ impl Lobby {
         Ok(Seat { code, room: entry.commands.clone() })
     }
 
+    /// A spectator's place in a room by its code (case-insensitive), within `--max-spectators`. Give
+    /// it back with [`Lobby::release_spectator`].
+    pub(crate) fn watch(&self, code: &str) -> Result<Seat, LobbyError> {
+        let not_found = || LobbyError::NotFound(code.trim().chars().take(QUOTED_CODE_CHARS).collect());
+        let code = RoomCode::parse(code).ok_or_else(not_found)?;
+        let max = self.ctx.config.max_spectators;
+        let mut state = self.lock();
+        let entry = state.rooms.get_mut(&code).ok_or_else(not_found)?;
+        if entry.spectators >= max {
+            return Err(LobbyError::TooManySpectators { code, max });
+        }
+        entry.spectators += 1;
+        Ok(Seat { code, room: entry.commands.clone() })
+    }
+
+    /// Gives a spectator's place back.
+    pub(crate) fn release_spectator(&self, code: RoomCode) {
+        if let Some(entry) = self.lock().rooms.get_mut(&code) {
+            entry.spectators = entry.spectators.saturating_sub(1);
+        }
+    }
+
     /// Gives a seat back.
     pub(crate) fn release(&self, code: RoomCode) {
         if let Some(entry) = self.lock().rooms.get_mut(&code) {
@@ -262,6 +296,7 @@ impl Lobby {
                     public: r.public,
                     players: r.players,
                     capacity: r.capacity,
+                    spectators: r.spectators,
                     phase,
                     seconds_left,
                 };
@@ -306,6 +341,7 @@ impl Lobby {
             capacity,
             serial,
             commands: tx.clone(),
+            spectators: 0,
             status: Arc::clone(&status),
         };
         rooms.insert(code, entry);

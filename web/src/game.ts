@@ -19,10 +19,10 @@ import {
 import { colorFor, type EffectView, type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
 import type { Sound } from "./sound";
 import { flightTicks, shotStep } from "./sim";
-import { el, formatClock, pushKillfeed, renderScores, setText, show, toast } from "./ui";
+import { el, formatClock, pushKillfeed, rankScores, renderScores, setText, show, toast } from "./ui";
 import { replayHash } from "./viewer";
 
-export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string };
+export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string } | { kind: "watch"; code: string };
 
 /**
  * A shot of ours drawn before the server confirms it. It flies exactly as the server flies it (the same
@@ -46,6 +46,9 @@ interface PredictedShot {
 const EFFECT_MS: Record<EffectView["kind"], number> = { flash: 90, burst: 600, damage: 700, hurt: 900 };
 /** Projectile ids remembered for muzzle flashes (new ones flash once). */
 const SEEN_SHOTS = 512;
+
+/** How far a spectator's camera zooms in on the player it follows. */
+const FOLLOW_ZOOM = 1.8;
 
 /** The smallest scale the arena is drawn at, CSS pixels per unit: below it, the camera follows. */
 const MIN_SCALE = 0.6;
@@ -90,12 +93,17 @@ export class Game {
   private shotsFired = 0;
   /** The other ships as the last frame drew them (for tests that aim as a player does). */
   private drawn: { id: number; x: number; y: number; vx: number; vy: number }[] = [];
+  /** Watching, not playing (no ship): the camera may follow a player. */
+  private spectating = false;
+  /** The player a spectator's camera follows; null for the whole arena. */
+  private following: number | null = null;
   /** The replay of the last match played here, once the server has saved it. */
   private replay: string | null = null;
   /** The time of the frame being drawn (the inputs sampled in it say what it shows). */
   private frameTime = 0;
   readonly consoleErrors: string[] = [];
   private readonly chat: ChatBox;
+  private readonly keys = (e: KeyboardEvent) => this.onKey(e);
   /** Visual feedback in flight: muzzle flashes, death bursts, damage numbers, who hit us. */
   private effects: (Omit<EffectView, "age"> & { at: number })[] = [];
   private seenShots = new Set<number>();
@@ -115,6 +123,8 @@ export class Game {
       dropped: (retry, reason) => this.onDropped(retry, reason),
       reopened: () => undefined,
     });
+    window.addEventListener("keydown", this.keys);
+    el("spectate-join").onclick = () => this.conn.send({ t: "leave" });
     this.chat = new ChatBox(
       (text, to) => this.conn.send(to === undefined ? { t: "chat", text } : { t: "chat", text, to }),
       this.names,
@@ -135,6 +145,8 @@ export class Game {
     this.stopped = true;
     clearInterval(this.pingTimer);
     this.chat.dispose();
+    window.removeEventListener("keydown", this.keys);
+    show("spectate", false);
     this.conn.close();
     show("reconnecting", false);
     this.onExit(reason);
@@ -159,6 +171,11 @@ export class Game {
         if (this.reconnecting) {
           this.reconnecting = false;
           show("reconnecting", false);
+          if (this.spectating && this.joined) {
+            // A spectator has no seat to take back: it watches again.
+            this.conn.send({ t: "watch", code: this.joined.room });
+            return;
+          }
           if (!msg.resumed) {
             this.stop("Your seat was given up: the connection was lost for too long.");
           }
@@ -166,6 +183,7 @@ export class Game {
         }
         if (this.entry.kind === "quick") this.conn.send({ t: "quick_play" });
         else if (this.entry.kind === "create") this.conn.send({ t: "create_room" });
+        else if (this.entry.kind === "watch") this.conn.send({ t: "watch", code: this.entry.code });
         else this.conn.send({ t: "join_room", code: this.entry.code });
         return;
       case "joined":
@@ -194,11 +212,21 @@ export class Game {
         this.ping = performance.now() - msg.client_time;
         return;
       case "error":
+        const full = this.joined?.room ?? (this.entry.kind === "join" ? this.entry.code : null);
+        if (msg.code === "room_full" && full && (this.spectating || (!this.joined && this.entry.kind === "join"))) {
+          // A full room is watched instead, until a seat frees (Join in the HUD tries again).
+          toast(`Room ${full} is full: watching until a seat frees`);
+          this.conn.send({ t: "watch", code: full });
+          return;
+        }
+        if (msg.code === "room_closed" && this.spectating) return this.stop(msg.message);
         if (!this.joined) this.stop(msg.message);
         else toast(msg.message);
         return;
       case "left":
         this.decoder?.reset();
+        // A spectator taking a seat: Join sent `leave`, then the seat is asked for.
+        if (this.spectating && this.joined) this.conn.send({ t: "join_room", code: this.joined.room });
         return;
       case "chat":
         this.chat.heard(msg);
@@ -216,6 +244,9 @@ export class Game {
     const w = this.welcome;
     if (!w) return;
     this.joined = j;
+    this.spectating = j.spectating === true;
+    if (!this.spectating) this.following = null;
+    show("spectate", this.spectating);
     for (const p of j.players) this.names.set(p.id, p.name);
     const tickMs = 1000 / w.tick_rate;
     // A fresh predictor and buffer (also after a reconnect: the server's state is the truth).
@@ -227,7 +258,7 @@ export class Game {
     this.replay = null;
     show("watch-again", false);
     this.conn.inGame = true;
-    history.replaceState(null, "", `#${j.room}`);
+    history.replaceState(null, "", this.spectating ? `#${j.room}/watch` : `#${j.room}`);
     setText("hud-room", `Room ${j.room}`);
     el("copy-invite").onclick = () => {
       const link = this.inviteLink();
@@ -333,12 +364,25 @@ export class Game {
     }
   }
 
+  /** A spectator's keys: 1–4 follow the players ranked 1–4, 0 the whole arena. */
+  private onKey(e: KeyboardEvent): void {
+    if (!this.spectating || e.target instanceof HTMLInputElement) return;
+    if (e.code === "Digit0") this.following = null;
+    const rank = /^Digit([1-4])$/.exec(e.code);
+    if (!rank) return;
+    // By the scoreboard; players with no score row yet (warm-up) after, in the order of their ships.
+    const ranked = rankScores(this.scores.map(([id, kills, deaths]) => ({ id, kills, deaths, name: "" }))).map((r) => r.id);
+    for (const ship of this.buffer?.latest?.ships ?? []) if (!ranked.includes(ship.id)) ranked.push(ship.id);
+    const id = ranked[Number(rank[1]) - 1];
+    if (id !== undefined) this.following = id;
+  }
+
   /** One fixed tick of local input: sample, predict, send. */
   private step(): void {
     const w = this.welcome;
     const p = this.predictor;
     const latest = this.buffer?.latest;
-    if (!w || !p || !this.joined || !this.conn.connected) return;
+    if (!w || !p || !this.joined || !this.conn.connected || this.spectating) return;
     const me = p.renderPosition(this.alpha);
     const [ax, ay] = this.renderer.toArena(this.controls.mouseX, this.controls.mouseY);
     const stick = this.controls.aimAngle();
@@ -451,9 +495,13 @@ export class Game {
       .map((q) => ({ x: q.x, y: q.y, owner: q.owner }));
     for (const s of this.shots) projectiles.push({ x: s.x, y: s.y, owner: w.player_id });
     // On a screen too small for the whole arena at a playable size, the camera follows one's ship.
+    // A spectator's camera follows the player chosen (1–4), zoomed in.
     const zoom = MIN_SCALE / this.renderer.fitScale(j.map);
+    const followed = this.spectating ? ships.find((s) => s.id === this.following) : undefined;
+    if (followed) followed.me = true;
     const own = ships.find((s) => s.me);
-    this.renderer.resize(j.map, zoom > 1 && own ? { x: own.x, y: own.y, zoom } : undefined);
+    const focusZoom = followed ? Math.max(zoom, FOLLOW_ZOOM) : zoom;
+    this.renderer.resize(j.map, focusZoom > 1 && own ? { x: own.x, y: own.y, zoom: focusZoom } : undefined);
     this.effects = this.effects.filter((e) => now - e.at < EFFECT_MS[e.kind]);
     const effects = this.effects.map(({ at, ...e }) => ({ ...e, age: (now - at) / EFFECT_MS[e.kind] }));
     this.renderer.draw({ map: j.map, tuning: w.tuning, ships, projectiles, pickups: latest?.pickups ?? 0, hits, effects });
@@ -463,10 +511,18 @@ export class Game {
     const w = this.welcome!;
     const latest = this.buffer!.latest;
     if (!latest) return;
-    const mine = latest.ships.find((s) => s.id === w.player_id);
-    setText("hud-health", `♥ ${mine?.health ?? 0}`);
+    const mine = latest.ships.find((s) => s.id === (this.spectating ? this.following : w.player_id));
     const score = this.scores.find((s) => s[0] === w.player_id);
-    setText("hud-score", `${score?.[1] ?? 0} kills · ${score?.[2] ?? 0} deaths`);
+    if (this.spectating) {
+      const name = this.following === null ? null : (this.names.get(this.following) ?? `#${this.following}`);
+      setText("hud-health", name ? `${name} ♥ ${mine?.health ?? 0}` : "Spectating");
+      setText("hud-score", "1–4 follow a player · 0 the whole arena");
+      // Every seated player has a ship in the snapshot (dead ones too): a seat is free below capacity.
+      el<HTMLButtonElement>("spectate-join").disabled = latest.ships.length >= this.joined!.capacity;
+    } else {
+      setText("hud-health", `♥ ${mine?.health ?? 0}`);
+      setText("hud-score", `${score?.[1] ?? 0} kills · ${score?.[2] ?? 0} deaths`);
+    }
     const arrived = this.buffer!.history[this.buffer!.history.length - 1]!.at;
     const serverTick = latest.tick + (now - arrived) / (1000 / w.tick_rate);
     const phaseText = { warmup: "Warm-up — waiting for players", playing: "Match", results: "Match over" }[latest.phase];
@@ -513,6 +569,8 @@ export class Game {
       room: this.joined?.room ?? null,
       inviteLink: this.inviteLink(),
       replay: this.replay,
+      spectating: this.spectating,
+      following: this.following,
       chat: this.chat.lines.map((l) => ({ ...l })),
       chatOpen: this.chat.open,
       phase: latest?.phase ?? null,

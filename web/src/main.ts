@@ -155,7 +155,9 @@ function route(): void {
   if (location.hash === "#replays") return void showReplays();
   if (game) return;
   const invited = location.hash.slice(1).trim().toUpperCase();
-  if (isRoomCode(invited)) start({ kind: "join", code: invited });
+  const watched = /^([A-Z]+)\/WATCH$/.exec(invited)?.[1];
+  if (watched && isRoomCode(watched)) start({ kind: "watch", code: watched });
+  else if (isRoomCode(invited)) start({ kind: "join", code: invited });
   else showLanding();
 }
 

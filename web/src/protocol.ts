@@ -62,6 +62,8 @@ export interface Joined {
   capacity: number;
   map: MapInfo;
   players: PlayerInfo[];
+  /** Watching: no ship, no seat. */
+  spectating?: boolean;
 }
 
 export interface Ship {
@@ -191,6 +193,7 @@ export type ClientMsg =
   | { t: "quick_play" }
   | { t: "create_room" }
   | { t: "join_room"; code: string }
+  | { t: "watch"; code: string }
   | ({ t: "input" } & Input)
   | { t: "inputs"; inputs: Input[] }
   | { t: "ping"; client_time: number }

@@ -23,6 +23,7 @@ interface StatusRoom {
   public: boolean;
   players: number;
   capacity: number;
+  spectators: number;
   phase: "warmup" | "playing" | "results";
   seconds_left: number;
 }
@@ -112,12 +113,22 @@ export class StatusPage {
       ...s.rooms.map((r) => {
         const tr = document.createElement("tr");
         const phase = { warmup: "warm-up", playing: "match", results: "final scores" }[r.phase];
-        const cells = [r.code ?? "private", `${r.players}/${r.capacity}`, phase, r.seconds_left > 0 ? formatClock(r.seconds_left * 1000) : ""];
+        const players = `${r.players}/${r.capacity}` + (r.spectators > 0 ? ` (+${r.spectators} watching)` : "");
+        const cells = [r.code ?? "private", players, phase, r.seconds_left > 0 ? formatClock(r.seconds_left * 1000) : ""];
         for (const text of cells) {
           const td = document.createElement("td");
           td.textContent = text;
           tr.append(td);
         }
+        // Public rooms can be watched from here (a private room's code is not shown).
+        const watch = document.createElement("td");
+        if (r.code) {
+          const a = document.createElement("a");
+          a.href = `/#${r.code}/watch`;
+          a.textContent = "watch";
+          watch.append(a);
+        }
+        tr.append(watch);
         return tr;
       }),
     );

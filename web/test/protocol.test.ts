@@ -83,6 +83,15 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
     map: { name: "crossroads", size: [1600, 1000], walls: [[700, 450, 200, 100]], pickups: [[800, 200], [800, 800]] },
     players: [{ id: 3, name: "Grace" }, { id: 7, name: "Ada" }, { away: true, id: 9, name: "Linus" }],
   },
+  joined_spectating: {
+    t: "joined",
+    room: "KQZTR",
+    public: true,
+    capacity: 16,
+    map: { name: "duel", size: [1600, 1000], walls: [], pickups: [] },
+    players: [{ id: 3, name: "Grace" }],
+    spectating: true,
+  },
   left: { t: "left" },
   events: {
     t: "events",
@@ -353,6 +362,7 @@ const CLIENT_MESSAGES: Record<string, ClientMsg> = {
   },
   ping: { t: "ping", client_time: 12345.5 },
   leave: { t: "leave" },
+  watch: { t: "watch", code: "KQZTR" },
   chat: { t: "chat", text: "gg, one more?" },
   chat_whisper: { t: "chat", text: "left side", to: 9 },
 };

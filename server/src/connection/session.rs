@@ -38,6 +38,8 @@ struct InRoom {
     /// The room's queue, for what the player says.
     commands: mpsc::Sender<RoomCommand>,
     departure: Arc<Departure>,
+    /// Watching, not playing: no ship, no seat (the lobby counts a spectator instead).
+    spectating: bool,
 }
 
 /// How fast the player chats: the times of their last [`CHAT_BURST`] messages, and how many were
@@ -96,6 +98,7 @@ impl Session {
             ClientMsg::QuickPlay => self.join_with(|lobby| lobby.quick_play()),
             ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
             ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
+            ClientMsg::Watch { code } => self.watch(&code),
             ClientMsg::Input(input) => self.input(input),
             ClientMsg::Chat { text, to } => self.say(&text, to),
             ClientMsg::Inputs(batch) => {
@@ -122,7 +125,7 @@ impl Session {
     fn input(&mut self, input: Input) {
         // Input outside a room (e.g. in flight while leaving) is dropped, not an error. A full channel
         // means the client sends faster than the room ticks: the excess is dropped.
-        let Some(room) = &self.room else {
+        let Some(room) = self.room.as_ref().filter(|room| !room.spectating) else {
             self.ctx.metrics.inputs_discarded.increment(1);
             return;
         };
@@ -220,7 +223,15 @@ impl Session {
         }
     }
 
+    /// Forgets a room whose task has ended (it closed, and said so): the player is in no room then.
+    fn forget_closed_room(&mut self) {
+        if self.room.as_ref().is_some_and(|room| room.inputs.is_closed()) {
+            self.leave_room();
+        }
+    }
+
     fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Seat, LobbyError>) {
+        self.forget_closed_room();
         if let Some(room) = &self.room {
             let message = format!("already in room {}; leave it first", room.code);
             return self.error(ErrorCode::AlreadyInRoom, message);
@@ -262,7 +273,42 @@ impl Session {
             let message = format!("room {code} is not accepting players right now");
             return self.error(ErrorCode::RoomClosed, message);
         };
-        self.room = Some(InRoom { code, inputs: tx, commands, departure });
+        self.room = Some(InRoom { code, inputs: tx, commands, departure, spectating: false });
+    }
+
+    /// Starts watching a room: no ship and no seat, the room's snapshots and events all the same.
+    fn watch(&mut self, code: &str) {
+        self.forget_closed_room();
+        if let Some(room) = &self.room {
+            let message = format!("already in room {}; leave it first", room.code);
+            return self.error(ErrorCode::AlreadyInRoom, message);
+        }
+        let Some(player) = &self.player else { return };
+        let seat = match self.lobby.watch(code) {
+            Ok(seat) => seat,
+            Err(err) => return self.error(err.code(), err.to_string()),
+        };
+        let membership = self.ctx.next_membership();
+        self.outbox.set_membership(membership);
+        // A spectator sends no inputs: its channel only tells the room when the spectator is gone.
+        let (tx, rx) = mpsc::channel(1);
+        let departure = Departure::staying();
+        let request = JoinRequest {
+            player: player.id,
+            name: player.name.clone(),
+            membership,
+            inputs: rx,
+            outbox: Arc::clone(&self.outbox),
+            departure: Arc::clone(&departure),
+        };
+        if seat.room.try_send(RoomCommand::Watch(request)).is_err() {
+            self.lobby.release_spectator(seat.code);
+            self.outbox.clear_membership();
+            let message = format!("room {} is not accepting spectators right now", seat.code);
+            return self.error(ErrorCode::RoomClosed, message);
+        }
+        self.room =
+            Some(InRoom { code: seat.code, inputs: tx, commands: seat.room, departure, spectating: true });
     }
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
@@ -270,7 +316,7 @@ impl Session {
     pub(crate) fn finish(&mut self) {
         let grace = self.ctx.config.reconnect_grace;
         if let (false, Some(player)) = (grace.is_zero(), &self.player)
-            && let Some(room) = self.room.take()
+            && let Some(room) = self.room.take_if(|room| !room.spectating)
         {
             self.outbox.clear_membership();
             let until = Instant::now() + grace;
@@ -288,7 +334,11 @@ impl Session {
         if let Some(room) = self.room.take() {
             room.departure.left();
             self.outbox.clear_membership();
-            self.lobby.release(room.code);
+            if room.spectating {
+                self.lobby.release_spectator(room.code);
+            } else {
+                self.lobby.release(room.code);
+            }
         }
     }
 

@@ -66,8 +66,11 @@ pub(crate) trait RoomDirectory: Send + Sync + std::fmt::Debug {
 pub(crate) enum RoomCommand {
     /// Seat a player (its seat is already reserved in the lobby).
     Join(JoinRequest),
-    /// Pass on what a seated player said (already cleaned and rate-limited by their connection).
+    /// Pass on what a seated player or a spectator said (already cleaned and rate-limited by their
+    /// connection).
     Chat(ChatRequest),
+    /// Let a spectator watch (nothing is reserved in the lobby's seats; it counts its spectators).
+    Watch(JoinRequest),
 }
 
 /// A chat message for a room, from one of its players.
@@ -247,6 +250,12 @@ impl Room {
             }
         }
         self.stop_recording(Some(EndReason::Closed));
+        // Spectators of a room that closed (everyone left) are told, and watch no more.
+        let closed = ServerMsg::Error {
+            code: ErrorCode::RoomClosed,
+            message: format!("room {} closed: nobody plays in it any more", self.spec.code),
+        };
+        self.seats.watching.iter().for_each(|seat| Seats::send_to(seat, &closed));
         debug!(room = %self.spec.code, "room task ended");
     }
 
@@ -288,14 +297,32 @@ impl Room {
             match command {
                 RoomCommand::Join(req) => self.admit(req),
                 RoomCommand::Chat(chat) => self.chat(chat),
+                RoomCommand::Watch(req) => self.admit_spectator(req),
             }
         }
     }
 
-    /// Says `chat` to the room, or whispers it to its target (the sender gets a copy either way).
+    /// Takes a spectator in and tells them what a player joining is told.
+    fn admit_spectator(&mut self, req: JoinRequest) {
+        info!(room = %self.spec.code, player = %req.player, spectators = self.seats.watching.len() + 1, "spectator watching");
+        self.seats.watch(req);
+        let joined = Joined {
+            room: self.spec.code.to_string(),
+            public: self.spec.public,
+            capacity: self.ctx.config.room_capacity,
+            map: self.map.clone(),
+            players: self.seats.roster(),
+            spectating: true,
+        };
+        let Some(seat) = self.seats.watching.last() else { return };
+        Seats::send_to(seat, &ServerMsg::Joined(joined));
+    }
+
+    /// Says `chat` to the room (players and spectators), or whispers it to its target (the sender gets
+    /// a copy either way).
     fn chat(&mut self, chat: ChatRequest) {
-        let seated = &self.seats.seated;
-        let Some(sender) = seated.iter().find(|s| s.player == chat.player) else { return };
+        let seats = &self.seats;
+        let Some(sender) = seats.listeners().find(|s| s.player == chat.player) else { return };
         let said = ServerMsg::Chat {
             from: chat.player.get(),
             name: sender.name.clone(),
@@ -304,8 +331,8 @@ impl Room {
             server_time: self.ctx.server_time_ms(),
         };
         match chat.to {
-            None => seated.iter().for_each(|seat| Seats::send_to(seat, &said)),
-            Some(to) => match seated.iter().find(|s| s.player.get() == to) {
+            None => seats.listeners().for_each(|seat| Seats::send_to(seat, &said)),
+            Some(to) => match seats.listeners().find(|s| s.player.get() == to) {
                 Some(target) => {
                     Seats::send_to(sender, &said);
                     if target.player != sender.player {
@@ -343,12 +370,17 @@ impl Room {
             capacity: self.ctx.config.room_capacity,
             map: self.map.clone(),
             players: self.seats.roster(),
+            spectating: false,
         };
         let Some(seat) = self.seats.seated.last() else { return };
         Seats::send_to(seat, &ServerMsg::Joined(joined));
     }
 
     fn collect_inputs(&mut self) {
+        let stopped_watching = self.seats.drop_gone_watchers();
+        if stopped_watching > 0 {
+            debug!(room = %self.spec.code, stopped_watching, "spectators gone");
+        }
         let discarded = self.seats.drain_inputs(&mut SimInputs(&mut self.sim), &mut self.gone);
         self.metrics.inputs_discarded.increment(discarded);
         for gone in self.gone.drain(..) {
@@ -489,7 +521,7 @@ impl Room {
     /// (latest wins), and records them.
     fn broadcast(&mut self) {
         let code = self.spec.code;
-        if self.seats.seated.is_empty() && self.recording.is_none() {
+        if self.seats.seated.is_empty() && self.seats.watching.is_empty() && self.recording.is_none() {
             // Nobody to tell: the events go unencoded (as the snapshot does).
             self.broadcast.discard_events(&mut self.sim);
             return;

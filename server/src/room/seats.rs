@@ -80,8 +80,9 @@ pub(crate) struct Seat {
     departure: Arc<Departure>,
     /// Snapshots replaced unsent in a row: how far behind the client's reading is.
     missed_in_a_row: u32,
-    /// Counts this seat in `arena_players` for as long as it exists, however the room ends.
-    _counted: SeatGauge,
+    /// Counts this seat in `arena_players` for as long as it exists, however the room ends (not a
+    /// spectator's).
+    _counted: Option<SeatGauge>,
 }
 
 /// Adds one to the players gauge while it lives, so no exit path (a panicking room included) can leave
@@ -122,11 +123,13 @@ pub(crate) enum Gone {
     Left(Seat),
 }
 
-/// The room's players: seated, and away.
+/// The room's players: seated, and away; and its spectators, who get what the players get but have no
+/// ship (their seats hold a placeholder entity) and count for nothing in the room.
 #[derive(Debug)]
 pub(crate) struct Seats {
     pub(crate) seated: Vec<Seat>,
     pub(crate) away: Vec<Away>,
+    pub(crate) watching: Vec<Seat>,
     /// The players gauge the seats count themselves in.
     gauge: metrics::Gauge,
 }
@@ -140,7 +143,7 @@ pub(crate) trait InputSink {
 impl Seats {
     /// Seats counted in `gauge`.
     pub(crate) fn new(gauge: metrics::Gauge) -> Self {
-        Self { seated: Vec::new(), away: Vec::new(), gauge }
+        Self { seated: Vec::new(), away: Vec::new(), watching: Vec::new(), gauge }
     }
 
     /// Whether anyone is seated or away.
@@ -163,7 +166,7 @@ impl Seats {
     /// Seats a player whose ship is `entity`.
     pub(crate) fn seat(&mut self, req: JoinRequest, entity: Entity) {
         self.seated.push(Seat {
-            _counted: SeatGauge::new(&self.gauge),
+            _counted: Some(SeatGauge::new(&self.gauge)),
             player: req.player,
             name: req.name,
             entity,
@@ -173,6 +176,42 @@ impl Seats {
             departure: req.departure,
             missed_in_a_row: 0,
         });
+    }
+
+    /// Takes a spectator in.
+    pub(crate) fn watch(&mut self, req: JoinRequest) {
+        self.watching.push(Seat {
+            _counted: None,
+            player: req.player,
+            name: req.name,
+            entity: Entity::PLACEHOLDER,
+            membership: req.membership,
+            inputs: req.inputs,
+            outbox: req.outbox,
+            departure: req.departure,
+            missed_in_a_row: 0,
+        });
+    }
+
+    /// Lets spectators whose connection stopped watching go (their channel closed); returns how many.
+    pub(crate) fn drop_gone_watchers(&mut self) -> usize {
+        let before = self.watching.len();
+        self.watching.retain_mut(|seat| {
+            loop {
+                // A spectator sends no inputs; any that come are dropped.
+                match seat.inputs.try_recv() {
+                    Ok(_) => {}
+                    Err(mpsc::error::TryRecvError::Empty) => break true,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break false,
+                }
+            }
+        });
+        before - self.watching.len()
+    }
+
+    /// Everyone who hears the room: the seated players, then the spectators.
+    pub(crate) fn listeners(&self) -> impl Iterator<Item = &Seat> {
+        self.seated.iter().chain(&self.watching)
     }
 
     /// Everyone in the room for `joined`: the seated, then those away (marked so).
@@ -225,7 +264,7 @@ impl Seats {
         slow_limit: u32,
     ) -> u64 {
         let mut replaced = 0;
-        for seat in &mut self.seated {
+        for seat in self.seated.iter_mut().chain(&mut self.watching) {
             if let Some(events) = events {
                 // A failure means the connection is closing; its seat goes at the next tick.
                 let _ = seat.outbox.send_events_for(seat.membership, tick, events.clone());
