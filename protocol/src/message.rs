@@ -67,7 +67,8 @@ pub enum ClientMsg {
     Chat {
         /// The message.
         text: String,
-        /// A player of the room to whisper to (only they and the sender see it); absent for the room.
+        /// A player or spectator of the room to whisper to (only they and the sender see it); absent for
+        /// the room.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<u32>,
     },
@@ -233,7 +234,7 @@ pub enum ServerMsg {
         /// The replay's id (`YYYYMMDD-HHMMSS-xxxxxxxx`).
         id: String,
     },
-    /// A player said something in the room (see [`ClientMsg::Chat`]): to everyone, or whispered to `to`
+    /// A player or spectator said something in the room (see [`ClientMsg::Chat`]): to everyone, or whispered to `to`
     /// (then only the sender and `to` get it). Show `text` as text, never as markup.
     Chat {
         /// Who said it.

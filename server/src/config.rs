@@ -265,6 +265,9 @@ pub enum ConfigError {
         /// Its value.
         value: Duration,
     },
+    /// `--status-token` is empty (an unset variable, say): the page would be open to all.
+    #[error("--status-token is empty: give a secret, or leave the flag out to keep the status page open")]
+    EmptyStatusToken,
     /// The link conditioner is set beyond what makes sense.
     #[error("--sim-latency and --sim-jitter must be at most 5s each, and the jitter at most the latency")]
     Conditioner,
@@ -375,7 +378,10 @@ impl Config {
             }),
             link: crate::conditioner::LinkConditioner { latency: args.sim_latency, jitter: args.sim_jitter },
             tls: args.tls_cert.clone().zip(args.tls_key.clone()),
-            status_token: args.status_token.clone().filter(|t| !t.is_empty()),
+            status_token: match &args.status_token {
+                Some(token) if token.trim().is_empty() => return Err(ConfigError::EmptyStatusToken),
+                token => token.clone(),
+            },
             max_spectators: args.max_spectators,
             limits: {
                 let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
@@ -418,6 +424,16 @@ mod tests {
         let c = Config::for_tests();
         assert_eq!((c.tick_rate, c.snapshot_rate, c.room_capacity), (60, 30, 16));
         assert!(TICK_RATE_RANGE.contains(&c.tick_rate));
+    }
+
+    #[test]
+    fn an_empty_status_token_is_refused() {
+        for token in ["", "  "] {
+            let args = Args::parse_from(["arena-server", "--status-token", token]);
+            assert!(matches!(Config::from_args(&args, 1), Err(ConfigError::EmptyStatusToken)), "{token:?}");
+        }
+        let args = Args::parse_from(["arena-server", "--status-token", "s3cret"]);
+        assert_eq!(Config::from_args(&args, 1).map(|c| c.status_token), Ok(Some("s3cret".into())));
     }
 
     #[test]

@@ -137,7 +137,8 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|v| v.split_once(' '))
+            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()));
         if !given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())) {
             let message = "this server's status page needs its token: open /status?token=SECRET\n";
             return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], message)

@@ -163,12 +163,13 @@ impl Server {
         let (status_ctx, status_lobby, status_stop) = (Arc::clone(&ctx), Arc::clone(&lobby), stop.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
+            // After a stall, the next sample comes a second later, not in a burst of short ones.
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     () = status_stop.cancelled() => break,
                     _ = every.tick() => {
-                        let (rooms, players) = status_lobby.status_rooms();
-                        let rooms = u32::try_from(rooms.len()).unwrap_or(u32::MAX);
+                        let (rooms, players) = status_lobby.counts();
                         status_ctx.status.sample(status_ctx.uptime().as_secs_f64(), players, rooms);
                     }
                 }

@@ -283,6 +283,13 @@ impl Lobby {
         list.into_iter().map(|(_, r)| r).collect()
     }
 
+    /// How many rooms are open, and the players in them (seats taken, reserved or held).
+    pub(crate) fn counts(&self) -> (u32, u32) {
+        let state = self.lock();
+        let players = state.rooms.values().map(|r| u32::from(r.players)).sum();
+        (u32::try_from(state.rooms.len()).unwrap_or(u32::MAX), players)
+    }
+
     /// Every room as the status page shows it (public first, then by age), and the players in all.
     pub(crate) fn status_rooms(&self) -> (Vec<StatusRoom>, u32) {
         let state = self.lock();

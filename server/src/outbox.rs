@@ -30,8 +30,9 @@ use tokio::sync::{Notify, mpsc};
 use crate::ids::Membership;
 
 /// Depth of the control lane. Control traffic is a handful of messages per room change, one pong per
-/// ping, and at most one event message per snapshot; a client with this many unsent (about 4 s of
-/// events at 30 snapshots per second, in line with the snapshot lane's grace) is not reading.
+/// ping, at most one event message per snapshot, and the room's chat (at most 20 lines at once and 10
+/// a second: see `room::CHAT_LINES_BURST`); a client with this many unsent (about 3 s of events and
+/// busy chat at 30 snapshots per second, near the snapshot lane's grace) is not reading.
 pub(crate) const CONTROL_QUEUE: usize = 128;
 
 #[derive(Debug)]

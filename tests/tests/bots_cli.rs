@@ -75,8 +75,9 @@ async fn chatting_bots_say_lines_their_room_hears() {
         bots_report(&srv.ws_url(), &["--count", "3", "--duration", "3500ms", "--chat-every", "1s"]).await;
     let (sent, heard) =
         (summary["chat_sent"].as_u64().expect("sent"), summary["chat_heard"].as_u64().expect("heard"));
-    // Three lines each (at 1, 2 and 3 s), within the rate limit, in one room (quick play): each line
-    // is heard by all three, but for the last few in flight when a bot's time was up.
-    assert_eq!(sent, 9, "{stdout}");
+    // Three lines each (at 1, 2 and 3 s; a stalled machine may cut the last), within the rate limit,
+    // in one room (quick play): each line is heard by all three, but for the last few in flight when
+    // a bot's time was up.
+    assert!((7..=9).contains(&sent), "{stdout}");
     assert!(heard >= 2 * sent && heard <= 3 * sent, "{heard} heard of {sent} said:\n{stdout}");
 }

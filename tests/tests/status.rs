@@ -42,9 +42,10 @@ async fn the_status_lists_rooms_and_samples_every_second() {
     assert!(history.len() >= 2, "a sample a second: {s}");
     let last = history.last().expect("a sample");
     assert_eq!(last["players"], 2);
-    // Two rooms at 60 Hz: about 120 ticks a second, each well under a few milliseconds.
+    // Two rooms at 60 Hz: about 120 ticks in a sample's second (a busy machine may stretch the
+    // second, or make a room skip ticks: the bounds are wide), each well under a few milliseconds.
     let ticks = last["ticks"].as_u64().expect("ticks");
-    assert!((100..=140).contains(&ticks), "{ticks} ticks in a second");
+    assert!((60..=240).contains(&ticks), "{ticks} ticks in a second");
     let p99 = last["tick_p99_ms"].as_f64().expect("p99");
     assert!(p99 > 0.0 && p99 >= last["tick_p50_ms"].as_f64().expect("p50"), "{last}");
     assert!(last["bytes_out"].as_u64().expect("out") > 1000, "snapshots went out: {last}");

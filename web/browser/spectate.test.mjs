@@ -35,7 +35,7 @@ test("a full room is watched, a player followed, and a freed seat taken", async 
   assert.equal(watching.room, room);
   assert.ok(await c.page.isVisible("#spectate-join"));
   assert.deepEqual(await roomPlayers(), [[2, 1]], "two players and one spectator");
-  assert.ok(await c.page.isDisabled("#spectate-join"), "no free seat yet");
+  await c.page.waitForFunction(() => document.querySelector("#spectate-join").disabled, null, { timeout: 5_000 });
 
   // 1 follows the leader: the camera zooms on that ship.
   await c.page.keyboard.press("Digit1");

@@ -44,6 +44,8 @@ interface PredictedShot {
 
 /** How long each kind of visual feedback shows, ms. */
 const EFFECT_MS: Record<EffectView["kind"], number> = { flash: 90, burst: 600, damage: 700, hurt: 900 };
+/** The most effects kept (in a background tab no frame trims them by age). */
+const MAX_EFFECTS = 256;
 /** Projectile ids remembered for muzzle flashes (new ones flash once). */
 const SEEN_SHOTS = 512;
 
@@ -93,6 +95,8 @@ export class Game {
   private shotsFired = 0;
   /** The other ships as the last frame drew them (for tests that aim as a player does). */
   private drawn: { id: number; x: number; y: number; vx: number; vy: number }[] = [];
+  /** The last room request sent (a seat or a spectator's place), to know what a refusal refused. */
+  private asked: { t: "join_room" | "watch"; code: string } | null = null;
   /** Watching, not playing (no ship): the camera may follow a player. */
   private spectating = false;
   /** The player a spectator's camera follows; null for the whole arena. */
@@ -173,7 +177,7 @@ export class Game {
           show("reconnecting", false);
           if (this.spectating && this.joined) {
             // A spectator has no seat to take back: it watches again.
-            this.conn.send({ t: "watch", code: this.joined.room });
+            this.ask({ t: "watch", code: this.joined.room });
             return;
           }
           if (!msg.resumed) {
@@ -183,8 +187,8 @@ export class Game {
         }
         if (this.entry.kind === "quick") this.conn.send({ t: "quick_play" });
         else if (this.entry.kind === "create") this.conn.send({ t: "create_room" });
-        else if (this.entry.kind === "watch") this.conn.send({ t: "watch", code: this.entry.code });
-        else this.conn.send({ t: "join_room", code: this.entry.code });
+        else if (this.entry.kind === "watch") this.ask({ t: "watch", code: this.entry.code });
+        else this.ask({ t: "join_room", code: this.entry.code });
         return;
       case "joined":
         this.onJoined(msg);
@@ -212,11 +216,11 @@ export class Game {
         this.ping = performance.now() - msg.client_time;
         return;
       case "error":
-        const full = this.joined?.room ?? (this.entry.kind === "join" ? this.entry.code : null);
-        if (msg.code === "room_full" && full && (this.spectating || (!this.joined && this.entry.kind === "join"))) {
-          // A full room is watched instead, until a seat frees (Join in the HUD tries again).
-          toast(`Room ${full} is full: watching until a seat frees`);
-          this.conn.send({ t: "watch", code: full });
+        if (msg.code === "room_full" && this.asked?.t === "join_room") {
+          // A full room is watched instead, until a seat frees (Join in the HUD tries again). Only a
+          // refused seat falls back to watching: a refused watch (no spectator place) ends here.
+          toast(`Room ${this.asked.code} is full: watching until a seat frees`);
+          this.ask({ t: "watch", code: this.asked.code });
           return;
         }
         if (msg.code === "room_closed" && this.spectating) return this.stop(msg.message);
@@ -226,7 +230,7 @@ export class Game {
       case "left":
         this.decoder?.reset();
         // A spectator taking a seat: Join sent `leave`, then the seat is asked for.
-        if (this.spectating && this.joined) this.conn.send({ t: "join_room", code: this.joined.room });
+        if (this.spectating && this.joined) this.ask({ t: "join_room", code: this.joined.room });
         return;
       case "chat":
         this.chat.heard(msg);
@@ -247,6 +251,8 @@ export class Game {
     this.spectating = j.spectating === true;
     if (!this.spectating) this.following = null;
     show("spectate", this.spectating);
+    // Until the first snapshot says a seat is free.
+    el<HTMLButtonElement>("spectate-join").disabled = true;
     for (const p of j.players) this.names.set(p.id, p.name);
     const tickMs = 1000 / w.tick_rate;
     // A fresh predictor and buffer (also after a reconnect: the server's state is the truth).
@@ -284,7 +290,7 @@ export class Game {
     for (const p of s.projectiles) {
       if (this.seenShots.has(p.id)) continue;
       this.seenShots.add(p.id);
-      if (p.owner !== w.player_id && s.tick - p.tick <= 3) this.effects.push({ kind: "flash", x: p.x, y: p.y, at: now, color: colorFor(p.owner) });
+      if (p.owner !== w.player_id && s.tick - p.tick <= 3) this.addEffect({ kind: "flash", x: p.x, y: p.y, at: now, color: colorFor(p.owner) });
     }
     if (this.seenShots.size > SEEN_SHOTS) this.seenShots = new Set([...this.seenShots].slice(-SEEN_SHOTS / 2));
     // A pickup: one's health went up while alive (a respawn starts from full health after a death).
@@ -328,7 +334,7 @@ export class Game {
         if (e.killer === me) this.sound.play("kill");
         if (e.victim === me) this.sound.play("death");
         const at = this.shipPosition(e.victim);
-        if (at) this.effects.push({ kind: "burst", ...at, at: performance.now(), color: colorFor(e.victim) });
+        if (at) this.addEffect({ kind: "burst", ...at, at: performance.now(), color: colorFor(e.victim) });
         return;
       }
       case "phase":
@@ -352,16 +358,27 @@ export class Game {
           this.sound.play("hit");
         }
         const target = this.shipPosition(e.target);
-        if (target) this.effects.push({ kind: "damage", ...target, at: now, text: `-${e.damage}` });
+        if (target) this.addEffect({ kind: "damage", ...target, at: now, text: `-${e.damage}` });
         if (e.target === me) {
           // Who hit us: a red wedge on our ship, pointing at them.
           this.sound.play("hurt");
           const from = this.shipPosition(e.shooter);
-          if (target && from) this.effects.push({ kind: "hurt", ...target, at: now, angle: Math.atan2(from.y - target.y, from.x - target.x) });
+          if (target && from) this.addEffect({ kind: "hurt", ...target, at: now, angle: Math.atan2(from.y - target.y, from.x - target.x) });
         }
         return;
       }
     }
+  }
+
+  private addEffect(effect: Omit<EffectView, "age"> & { at: number }): void {
+    this.effects.push(effect);
+    if (this.effects.length > MAX_EFFECTS) this.effects.splice(0, this.effects.length - MAX_EFFECTS);
+  }
+
+  /** Asks for a seat or a spectator's place in a room. */
+  private ask(request: { t: "join_room" | "watch"; code: string }): void {
+    this.asked = request;
+    this.conn.send(request);
   }
 
   /** A spectator's keys: 1–4 follow the players ranked 1–4, 0 the whole arena. */
@@ -387,8 +404,8 @@ export class Game {
     const [ax, ay] = this.renderer.toArena(this.controls.mouseX, this.controls.mouseY);
     const stick = this.controls.aimAngle();
     const mouse = Math.hypot(ax - me.x, ay - me.y) > 1 ? Math.atan2(ay - me.y, ax - me.x) : this.lastAim;
-    // On a touch screen or with a pad, a released stick keeps its last aim (there is no mouse to follow).
-    const aim = stick ?? (this.controls.touch.enabled || this.controls.gamepad ? this.lastAim : mouse);
+    // A released stick keeps its last aim until the mouse moves (a touch laptop, a pad plugged in).
+    const aim = stick ?? (this.controls.mouseAims() ? mouse : this.lastAim);
     this.lastAim = aim;
     this.seq += 1;
     const firing = this.controls.firing();
@@ -408,7 +425,7 @@ export class Game {
       this.lastFireSeq = this.seq;
       this.shotsFired += 1;
       this.sound.play("fire");
-      this.effects.push({ kind: "flash", x: p.body.x + Math.cos(aim) * t.ship_radius, y: p.body.y + Math.sin(aim) * t.ship_radius, at: performance.now(), color: "#ffffff" });
+      this.addEffect({ kind: "flash", x: p.body.x + Math.cos(aim) * t.ship_radius, y: p.body.y + Math.sin(aim) * t.ship_radius, at: performance.now(), color: "#ffffff" });
       // As the server's fire_weapons: the shot leaves from the ship's position after this input, and
       // its flight is known at once (walls never move): `flight_ticks` steps, or its whole lifetime.
       const [stepX, stepY] = shotStep(aim, t, 1 / w.tick_rate);

@@ -23,6 +23,9 @@ export class Controls {
   mouseX = 0;
   mouseY = 0;
   private tabHeld = false;
+  /** When the mouse last moved, and a stick last aimed (ms): the later one aims. */
+  private mouseAt = 0;
+  private stickAt = 0;
   /** The gamepad as read at the last poll. */
   private pad: PadState | null = null;
   readonly touch = new TouchSticks();
@@ -52,6 +55,7 @@ export class Controls {
     target.addEventListener("mousemove", (e) => {
       this.mouseX = e.clientX;
       this.mouseY = e.clientY;
+      this.mouseAt = performance.now();
     });
     target.addEventListener("mousedown", (e) => {
       if (e.button === 0) this.mouseDown = true;
@@ -78,7 +82,17 @@ export class Controls {
 
   /** The aim a stick asks for, radians; null when none does (the mouse aims then). */
   aimAngle(): number | null {
-    return this.touch.aimAngle() ?? this.pad?.aim ?? null;
+    const aim = this.touch.aimAngle() ?? this.pad?.aim ?? null;
+    if (aim !== null) this.stickAt = performance.now();
+    return aim;
+  }
+
+  /**
+   * Whether the mouse aims when no stick does: always without sticks; with them (a touch laptop, a
+   * pad plugged in), once the mouse has moved since a stick last aimed (else the last aim holds).
+   */
+  mouseAims(): boolean {
+    return (!this.touch.enabled && !this.pad) || this.mouseAt > this.stickAt;
   }
 
   /** The movement direction (length 0 or 1). */

@@ -72,7 +72,7 @@ export class StatusPage {
   private last: ServerStatus | null = null;
   private error = "";
   private updates = 0;
-  private readonly token = new URLSearchParams(location.search).get("token");
+  private readonly token = statusToken();
 
   constructor() {
     void this.refresh();
@@ -147,6 +147,20 @@ export class StatusPage {
       rooms: this.last?.rooms ?? [],
     };
   }
+}
+
+/**
+ * The token from `?token=` (taken out of the address bar and history at once, and kept for this tab
+ * only), or the one this tab was given before.
+ */
+function statusToken(): string | null {
+  const KEY = "arena.status-token";
+  const fromUrl = new URLSearchParams(location.search).get("token");
+  if (fromUrl) {
+    sessionStorage.setItem(KEY, fromUrl);
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
+  return fromUrl ?? sessionStorage.getItem(KEY);
 }
 
 function formatUptime(s: number): string {

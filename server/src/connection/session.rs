@@ -20,7 +20,7 @@ use crate::context::ServerContext;
 use crate::ids::{PlayerId, ReconnectToken, RoomCode};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
 use crate::outbox::Outbox;
-use crate::room::{ChatRequest, Departure, INPUT_QUEUE, JoinRequest, RoomCommand};
+use crate::room::{ChatRequest, Departure, INPUT_QUEUE, JoinRequest, ROOM_COMMAND_QUEUE, RoomCommand};
 
 /// What the connection knows about its player, once they said hello.
 #[derive(Debug)]
@@ -166,12 +166,26 @@ impl Session {
             Ok(text) => text,
             Err(problem) => return self.error(ErrorCode::BadChat, problem),
         };
-        self.chat.sent.push_back(now);
-        self.chat.refused = 0;
+        // Chat may take no more than half the room's queue: the rest stays free for joins and
+        // reconnects.
+        if room.commands.capacity() <= ROOM_COMMAND_QUEUE / 2 {
+            return self.error(ErrorCode::SlowDown, "the room is busy; say it again in a moment".into());
+        }
         let chat = ChatRequest { player: player.id, text, to };
-        if let Err(mpsc::error::TrySendError::Full(_)) = room.commands.try_send(RoomCommand::Chat(chat)) {
-            // The room's queue is full of joins: rare, and the player may say it again.
-            self.error(ErrorCode::SlowDown, "the room is busy; say it again in a moment".into());
+        match room.commands.try_send(RoomCommand::Chat(chat)) {
+            Ok(()) => {
+                self.chat.sent.push_back(now);
+                self.chat.refused = 0;
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.error(ErrorCode::SlowDown, "the room is busy; say it again in a moment".into());
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The room stopped (an internal error): say so and free the seat, as for an input.
+                let message = format!("room {} closed unexpectedly; join another", room.code);
+                self.leave_room();
+                self.error(ErrorCode::RoomClosed, message);
+            }
         }
     }
 

@@ -61,6 +61,12 @@ pub(crate) trait RoomDirectory: Send + Sync + std::fmt::Debug {
     fn take_expired_holds(&self, code: RoomCode, now: Instant, expired: &mut Vec<PlayerId>);
 }
 
+/// Chat lines a room passes on per second, whoever says them; more are refused with `slow_down`. Each
+/// line lands in every listener's control lane (128 deep): this keeps a burst well below that.
+pub(crate) const CHAT_LINES_PER_SECOND: f64 = 10.0;
+/// The most chat lines a room passes on at once.
+pub(crate) const CHAT_LINES_BURST: f64 = 20.0;
+
 /// A request to a room.
 #[derive(Debug)]
 pub(crate) enum RoomCommand {
@@ -76,7 +82,7 @@ pub(crate) enum RoomCommand {
 /// A chat message for a room, from one of its players.
 #[derive(Debug)]
 pub(crate) struct ChatRequest {
-    /// Who said it; dropped unless they are seated here.
+    /// Who said it; dropped unless they are seated here or watching.
     pub(crate) player: PlayerId,
     /// What they said, cleaned.
     pub(crate) text: String,
@@ -117,6 +123,11 @@ pub(crate) struct Room {
     /// The match being recorded has ended: the recording ends with the next snapshot, so that it
     /// holds the last tick's events and the final scores.
     recording_ends: bool,
+    /// Chat lines the room may still pass on now (a token bucket: [`CHAT_LINES_PER_SECOND`], at most
+    /// [`CHAT_LINES_BURST`]), so that many players and spectators chatting at once cannot fill their
+    /// listeners' control lanes.
+    chat_budget: f64,
+    chat_refilled: Instant,
     /// Reused every tick: the calls journaled for the recording.
     journal: Vec<Op>,
 }
@@ -192,6 +203,8 @@ impl Room {
             expired: Vec::new(),
             recording: None,
             recording_ends: false,
+            chat_budget: CHAT_LINES_BURST,
+            chat_refilled: Instant::now(),
             journal: Vec::new(),
         }
     }
@@ -241,6 +254,13 @@ impl Room {
                 let since = *empty_since.get_or_insert(now);
                 if now - since >= grace {
                     if self.directory.close_if_empty(self.spec.code) {
+                        // Its spectators are let go first (so their sessions see the room gone),
+                        // then told.
+                        let closed = ServerMsg::Error {
+                            code: ErrorCode::RoomClosed,
+                            message: format!("room {} closed: nobody plays in it any more", self.spec.code),
+                        };
+                        self.seats.dismiss_watchers(&closed);
                         break;
                     }
                     empty_since = None;
@@ -250,12 +270,6 @@ impl Room {
             }
         }
         self.stop_recording(Some(EndReason::Closed));
-        // Spectators of a room that closed (everyone left) are told, and watch no more.
-        let closed = ServerMsg::Error {
-            code: ErrorCode::RoomClosed,
-            message: format!("room {} closed: nobody plays in it any more", self.spec.code),
-        };
-        self.seats.watching.iter().for_each(|seat| Seats::send_to(seat, &closed));
         debug!(room = %self.spec.code, "room task ended");
     }
 
@@ -321,8 +335,17 @@ impl Room {
     /// Says `chat` to the room (players and spectators), or whispers it to its target (the sender gets
     /// a copy either way).
     fn chat(&mut self, chat: ChatRequest) {
+        let now = Instant::now();
+        let refill = now.duration_since(self.chat_refilled).as_secs_f64() * CHAT_LINES_PER_SECOND;
+        self.chat_budget = (self.chat_budget + refill).min(CHAT_LINES_BURST);
+        self.chat_refilled = now;
         let seats = &self.seats;
         let Some(sender) = seats.listeners().find(|s| s.player == chat.player) else { return };
+        if self.chat_budget < 1.0 {
+            let message = "the room's chat is busy; say it again in a moment".to_owned();
+            return Seats::send_to(sender, &ServerMsg::Error { code: ErrorCode::SlowDown, message });
+        }
+        self.chat_budget -= 1.0;
         let said = ServerMsg::Chat {
             from: chat.player.get(),
             name: sender.name.clone(),
@@ -521,12 +544,12 @@ impl Room {
     /// (latest wins), and records them.
     fn broadcast(&mut self) {
         let code = self.spec.code;
+        self.spec.status.publish(self.sim.phase(), self.sim.tick(), self.sim.match_ends_tick());
         if self.seats.seated.is_empty() && self.seats.watching.is_empty() && self.recording.is_none() {
             // Nobody to tell: the events go unencoded (as the snapshot does).
             self.broadcast.discard_events(&mut self.sim);
             return;
         }
-        self.spec.status.publish(self.sim.phase(), self.sim.tick(), self.sim.match_ends_tick());
         let events = self.broadcast.events(code, &mut self.sim);
         let tick_rate = self.ctx.config.tick_rate;
         let snapshot = self.broadcast.snapshot(code, &mut self.sim, tick_rate);

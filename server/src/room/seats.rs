@@ -1,5 +1,5 @@
-//! Who is in a room: the seated players with their channels, and the players away (dropped, their
-//! seat held in the lobby until they come back or its time runs out).
+//! Who is in a room: the seated players with their channels, the players away (dropped, their seat
+//! held in the lobby until they come back or its time runs out), and the spectators.
 //!
 //! The room hands each seated player the same encoded messages; the slow-client policy lives here:
 //! snapshots are latest-wins per player, and one who has not taken a snapshot for
@@ -209,6 +209,15 @@ impl Seats {
         before - self.watching.len()
     }
 
+    /// Lets every spectator go (their channels closed first, so their sessions see the room gone), and
+    /// tells them why.
+    pub(crate) fn dismiss_watchers(&mut self, why: &arena_protocol::ServerMsg) {
+        for mut seat in self.watching.drain(..) {
+            seat.inputs.close();
+            Self::send_to(&seat, why);
+        }
+    }
+
     /// Everyone who hears the room: the seated players, then the spectators.
     pub(crate) fn listeners(&self) -> impl Iterator<Item = &Seat> {
         self.seated.iter().chain(&self.watching)
@@ -252,7 +261,7 @@ impl Seats {
         discarded
     }
 
-    /// Sends every seated player the events (reliable, first) and the snapshot (latest wins), and
+    /// Sends every seated player and spectator the events (reliable, first) and the snapshot (latest wins), and
     /// disconnects with `too_slow` a player who has not taken one for [`SLOW_CLIENT_GRACE`] (`slow_limit`
     /// snapshots in a row). Returns the snapshots replaced unsent.
     pub(crate) fn deliver(
