@@ -16,7 +16,7 @@ import {
   SnapshotDecoder,
   type Welcome,
 } from "./protocol";
-import { colorFor, type EffectView, type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
+import { colorFor, type EffectView, FOLLOW_ZOOM, type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
 import type { Sound } from "./sound";
 import { flightTicks, shotStep } from "./sim";
 import { el, formatClock, pushKillfeed, rankScores, renderScores, setText, show, toast } from "./ui";
@@ -48,9 +48,6 @@ const EFFECT_MS: Record<EffectView["kind"], number> = { flash: 90, burst: 600, d
 const MAX_EFFECTS = 256;
 /** Projectile ids remembered for muzzle flashes (new ones flash once). */
 const SEEN_SHOTS = 512;
-
-/** How far a spectator's camera zooms in on the player it follows. */
-const FOLLOW_ZOOM = 1.8;
 
 /** The smallest scale the arena is drawn at, CSS pixels per unit: below it, the camera follows. */
 const MIN_SCALE = 0.6;

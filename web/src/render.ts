@@ -53,6 +53,9 @@ export interface Frame {
   effects?: EffectView[];
 }
 
+/** How far the camera zooms in on a followed player (the replay viewer's and a spectator's), over the whole-arena fit. */
+export const FOLLOW_ZOOM = 1.8;
+
 export function colorFor(id: number): string {
   const hue = (id * 137.508) % 360;
   return `hsl(${hue.toFixed(0)} 75% 60%)`;

@@ -5,7 +5,7 @@
 // server no more.
 import { buildTimeline, frameAt, secondsAt, type Timeline, tickAt, viewAt } from "./playback";
 import type { Ship } from "./protocol";
-import type { Renderer, ShipView } from "./render";
+import { FOLLOW_ZOOM, type Renderer, type ShipView } from "./render";
 import { ReplayError, readReplay } from "./replay";
 import { el, fillScores, formatClock, rankScores, type ScoreRow, setText, show, toast } from "./ui";
 
@@ -15,8 +15,6 @@ export const SPEEDS = [0.25, 0.5, 1, 2, 4] as const;
 const SEEK_STEP_S = 5;
 /** How long a kill stays in the feed, seconds of the match. */
 const FEED_S = 5;
-/** The camera's zoom on a followed player, over the whole-arena fit. */
-const FOLLOW_ZOOM = 1.8;
 /** While a just-finished match's file is still being written, the viewer asks again for this long. */
 const NOT_YET_RETRY_MS = 6000;
 

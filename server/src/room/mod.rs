@@ -320,16 +320,20 @@ impl Room {
     fn admit_spectator(&mut self, req: JoinRequest) {
         info!(room = %self.spec.code, player = %req.player, spectators = self.seats.watching.len() + 1, "spectator watching");
         self.seats.watch(req);
-        let joined = Joined {
+        let Some(seat) = self.seats.watching.last() else { return };
+        Seats::send_to(seat, &self.joined(true));
+    }
+
+    /// What a player (or a spectator) who just came in is told about the room.
+    fn joined(&self, spectating: bool) -> ServerMsg {
+        ServerMsg::Joined(Joined {
             room: self.spec.code.to_string(),
             public: self.spec.public,
             capacity: self.ctx.config.room_capacity,
             map: self.map.clone(),
             players: self.seats.roster(),
-            spectating: true,
-        };
-        let Some(seat) = self.seats.watching.last() else { return };
-        Seats::send_to(seat, &ServerMsg::Joined(joined));
+            spectating,
+        })
     }
 
     /// Says `chat` to the room (players and spectators), or whispers it to its target (the sender gets
@@ -387,16 +391,8 @@ impl Room {
             players = self.seats.seated.len(),
             "player joined"
         );
-        let joined = Joined {
-            room: self.spec.code.to_string(),
-            public: self.spec.public,
-            capacity: self.ctx.config.room_capacity,
-            map: self.map.clone(),
-            players: self.seats.roster(),
-            spectating: false,
-        };
         let Some(seat) = self.seats.seated.last() else { return };
-        Seats::send_to(seat, &ServerMsg::Joined(joined));
+        Seats::send_to(seat, &self.joined(false));
     }
 
     fn collect_inputs(&mut self) {
