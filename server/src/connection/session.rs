@@ -57,6 +57,8 @@ struct ChatRate {
 enum Reserved {
     Fresh(Seat),
     Reclaimed(RoomCode, mpsc::OwnedPermit<RoomCommand>),
+    /// A spectator's place: no seat, no ship.
+    Watching(Seat),
 }
 
 /// One client's conversation.
@@ -95,10 +97,11 @@ impl Session {
             ClientMsg::Hello { .. } => {
                 self.outbox.close(ErrorCode::HelloRequired, "hello was already received".into())
             }
-            ClientMsg::QuickPlay => self.join_with(|lobby| lobby.quick_play()),
-            ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private()),
-            ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code)),
-            ClientMsg::Watch { code } => self.watch(&code),
+            ClientMsg::QuickPlay => self.join_with(|lobby| lobby.quick_play().map(Reserved::Fresh)),
+            ClientMsg::CreateRoom => self.join_with(|lobby| lobby.create_private().map(Reserved::Fresh)),
+            ClientMsg::JoinRoom { code } => self.join_with(|lobby| lobby.join(&code).map(Reserved::Fresh)),
+            // Watching: the room's snapshots and events all the same, with no ship and no seat.
+            ClientMsg::Watch { code } => self.join_with(|lobby| lobby.watch(&code).map(Reserved::Watching)),
             ClientMsg::Input(input) => self.input(input),
             ClientMsg::Chat { text, to } => self.say(&text, to),
             ClientMsg::Inputs(batch) => {
@@ -244,28 +247,30 @@ impl Session {
         }
     }
 
-    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Seat, LobbyError>) {
+    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Reserved, LobbyError>) {
         self.forget_closed_room();
         if let Some(room) = &self.room {
             let message = format!("already in room {}; leave it first", room.code);
             return self.error(ErrorCode::AlreadyInRoom, message);
         }
         match reserve(&self.lobby) {
-            Ok(seat) => self.enter(Reserved::Fresh(seat)),
+            Ok(reserved) => self.enter(reserved),
             Err(err) => self.error(err.code(), err.to_string()),
         }
     }
 
-    /// Hands the room a join request for a reserved seat.
+    /// Hands the room a join request for a reserved seat (or a spectator's place).
     fn enter(&mut self, reserved: Reserved) {
         let Some(player) = &self.player else { return };
-        let code = match &reserved {
-            Reserved::Fresh(seat) => seat.code,
-            Reserved::Reclaimed(code, _) => *code,
+        let (code, spectating) = match &reserved {
+            Reserved::Fresh(seat) => (seat.code, false),
+            Reserved::Reclaimed(code, _) => (*code, false),
+            Reserved::Watching(seat) => (seat.code, true),
         };
         let membership = self.ctx.next_membership();
         self.outbox.set_membership(membership);
-        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        // A spectator sends no inputs: its channel only tells the room when the spectator is gone.
+        let (tx, rx) = mpsc::channel(if spectating { 1 } else { INPUT_QUEUE });
         let departure = Departure::staying();
         let request = JoinRequest {
             player: player.id,
@@ -280,49 +285,21 @@ impl Session {
                 seat.room.try_send(RoomCommand::Join(request)).is_ok().then_some(seat.room)
             }
             Reserved::Reclaimed(_, permit) => Some(permit.send(RoomCommand::Join(request))),
+            Reserved::Watching(seat) => {
+                seat.room.try_send(RoomCommand::Watch(request)).is_ok().then_some(seat.room)
+            }
         };
         let Some(commands) = delivered else {
-            self.lobby.release(code);
+            if spectating {
+                self.lobby.release_spectator(code);
+            } else {
+                self.lobby.release(code);
+            }
             self.outbox.clear_membership();
             let message = format!("room {code} is not accepting players right now");
             return self.error(ErrorCode::RoomClosed, message);
         };
-        self.room = Some(InRoom { code, inputs: tx, commands, departure, spectating: false });
-    }
-
-    /// Starts watching a room: no ship and no seat, the room's snapshots and events all the same.
-    fn watch(&mut self, code: &str) {
-        self.forget_closed_room();
-        if let Some(room) = &self.room {
-            let message = format!("already in room {}; leave it first", room.code);
-            return self.error(ErrorCode::AlreadyInRoom, message);
-        }
-        let Some(player) = &self.player else { return };
-        let seat = match self.lobby.watch(code) {
-            Ok(seat) => seat,
-            Err(err) => return self.error(err.code(), err.to_string()),
-        };
-        let membership = self.ctx.next_membership();
-        self.outbox.set_membership(membership);
-        // A spectator sends no inputs: its channel only tells the room when the spectator is gone.
-        let (tx, rx) = mpsc::channel(1);
-        let departure = Departure::staying();
-        let request = JoinRequest {
-            player: player.id,
-            name: player.name.clone(),
-            membership,
-            inputs: rx,
-            outbox: Arc::clone(&self.outbox),
-            departure: Arc::clone(&departure),
-        };
-        if seat.room.try_send(RoomCommand::Watch(request)).is_err() {
-            self.lobby.release_spectator(seat.code);
-            self.outbox.clear_membership();
-            let message = format!("room {} is not accepting spectators right now", seat.code);
-            return self.error(ErrorCode::RoomClosed, message);
-        }
-        self.room =
-            Some(InRoom { code: seat.code, inputs: tx, commands: seat.room, departure, spectating: true });
+        self.room = Some(InRoom { code, inputs: tx, commands, departure, spectating });
     }
 
     /// The connection is ending: a player still in a room keeps their seat for the reconnect grace
