@@ -343,26 +343,26 @@ impl Session {
 pub(crate) fn clean_chat(text: &str) -> Result<String, String> {
     let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim();
-    let chars = cleaned.chars().count();
-    if chars == 0 {
-        return Err("the chat message is empty".into());
-    }
-    if chars > MAX_CHAT_CHARS {
-        return Err(format!("the chat message has {chars} characters; at most {MAX_CHAT_CHARS} are allowed"));
-    }
+    check_length(cleaned, MAX_CHAT_CHARS, "the chat message")?;
     Ok(cleaned.to_owned())
+}
+
+/// Whether a trimmed text a player chose (a name, a chat line) has 1 to `max` characters; else why not.
+fn check_length(text: &str, max: usize, what: &str) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err(format!("{what} is empty"));
+    }
+    if chars > max {
+        return Err(format!("{what} has {chars} characters; at most {max} are allowed"));
+    }
+    Ok(())
 }
 
 /// A trimmed, checked display name, or why it is not acceptable.
 pub fn validate_name(name: &str) -> Result<String, String> {
     let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 {
-        return Err("the name is empty".into());
-    }
-    if chars > MAX_NAME_CHARS {
-        return Err(format!("the name has {chars} characters; at most {MAX_NAME_CHARS} are allowed"));
-    }
+    check_length(name, MAX_NAME_CHARS, "the name")?;
     if name.chars().any(char::is_control) {
         return Err("the name contains control characters".into());
     }
