@@ -9,13 +9,31 @@ use crate::{
 /// Every client message, with the fixture name it is stored under (`client_<name>.msgpack`).
 pub fn client_messages() -> Vec<(&'static str, ClientMsg)> {
     vec![
-        ("hello", ClientMsg::Hello { version: PROTOCOL_VERSION, name: "Ada".into(), reconnect_token: None }),
+        (
+            "hello",
+            ClientMsg::Hello {
+                version: PROTOCOL_VERSION,
+                name: "Ada".into(),
+                reconnect_token: None,
+                ticket: None,
+            },
+        ),
         (
             "hello_reconnect",
             ClientMsg::Hello {
                 version: PROTOCOL_VERSION,
                 name: "Ada".into(),
                 reconnect_token: Some("00112233445566778899aabbccddeeff".into()),
+                ticket: None,
+            },
+        ),
+        (
+            "hello_ticket",
+            ClientMsg::Hello {
+                version: PROTOCOL_VERSION,
+                name: "Ada".into(),
+                reconnect_token: None,
+                ticket: Some("ffeeddccbbaa99887766554433221100".into()),
             },
         ),
         ("quick_play", ClientMsg::QuickPlay),
@@ -206,6 +224,16 @@ pub fn server_messages() -> Vec<(&'static str, ServerMsg)> {
             },
         ),
         ("pong", ServerMsg::Pong { client_time: 12345.5, server_time: 1510.0 }),
+        (
+            "handoff",
+            ServerMsg::Handoff {
+                url: "ws://10.0.0.2:8080/ws".into(),
+                ticket: "ffeeddccbbaa99887766554433221100".into(),
+                room: "KQZTR".into(),
+                node: "eu-2".into(),
+            },
+        ),
+        ("notice", ServerMsg::Notice { text: "Restarting eu-1 in 5 minutes".into(), server_time: 1530.0 }),
         ("replay", ServerMsg::Replay { id: "20261206-153000-kqztrabc".into() }),
         (
             "chat",

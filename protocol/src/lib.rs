@@ -30,7 +30,7 @@ pub use snapshot::{
 
 /// The protocol version a client announces in [`ClientMsg::Hello`]. The server refuses any other with
 /// [`ErrorCode::VersionMismatch`]. Bump it whenever a fixture in `protocol/fixtures/` changes.
-pub const PROTOCOL_VERSION: u16 = 11;
+pub const PROTOCOL_VERSION: u16 = 12;
 
 /// The largest client message the server accepts, in bytes (one WebSocket message, after reassembly of
 /// its frames). Inputs are ~40 bytes; anything near this limit is hostile or broken.
@@ -53,6 +53,12 @@ pub const CHAT_WINDOW_SECS: u64 = 10;
 /// Chat messages refused with [`ErrorCode::SlowDown`] in a row before the connection is closed with
 /// [`ErrorCode::Flooding`].
 pub const CHAT_REFUSALS_BEFORE_FLOODING: usize = 5;
+
+/// How long a [`ServerMsg::Handoff`] ticket holds its seat, in seconds.
+pub const HANDOFF_TICKET_SECS: u64 = 15;
+
+/// The longest operators' notice, in characters ([`ServerMsg::Notice`]).
+pub const MAX_NOTICE_CHARS: usize = 500;
 
 /// The longest player name, in characters, after trimming.
 pub const MAX_NAME_CHARS: usize = 24;

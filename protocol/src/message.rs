@@ -26,6 +26,12 @@ pub enum ClientMsg {
         /// room, score kept) within the server's reconnect grace period. Absent or nil for a new player.
         #[serde(default)]
         reconnect_token: Option<String>,
+        /// The one-time `ticket` of a [`ServerMsg::Handoff`]: takes the seat (or spectator's place)
+        /// another node of the cluster reserved on this one. Absent or nil otherwise. An unknown or
+        /// expired ticket gets [`ErrorCode::BadTicket`] after the `welcome`, and the client is in no
+        /// room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
     },
     /// Join the fullest public room with a free seat, or create a new public room.
     QuickPlay,
@@ -246,6 +252,28 @@ pub enum ServerMsg {
         /// The player it was whispered to; absent when said to the room.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<u32>,
+        /// The server's clock when it passed it on, in milliseconds since it started.
+        server_time: f64,
+    },
+    /// The room the client asked for is on another node of the cluster, which holds a seat (or a
+    /// spectator's place) for it: connect to `url` and say `hello` with this `ticket` (and the same
+    /// name) to take it. The ticket is good once, for [`crate::HANDOFF_TICKET_SECS`] seconds; then
+    /// the seat is given up. The connection to this node stays open until the client closes it.
+    Handoff {
+        /// The WebSocket address of the node that holds the seat, e.g. `wss://eu-2.example.com/ws`.
+        url: String,
+        /// The one-time ticket (32 hex digits).
+        ticket: String,
+        /// The code of the room the seat is in.
+        room: String,
+        /// The node's id, for messages (`"eu-2"`).
+        node: String,
+    },
+    /// A message from the operators to every player on every node (`POST /api/announce`). Show
+    /// `text` as text, never as markup.
+    Notice {
+        /// The message: 1 to [`crate::MAX_NOTICE_CHARS`] characters.
+        text: String,
         /// The server's clock when it passed it on, in milliseconds since it started.
         server_time: f64,
     },
@@ -519,6 +547,9 @@ pub enum ErrorCode {
     /// Chat messages came faster than [`crate::CHAT_BURST`] per [`crate::CHAT_WINDOW_SECS`] seconds; this
     /// one was dropped. Keeping on ends in [`ErrorCode::Flooding`].
     SlowDown,
+    /// The hello's hand-off ticket is unknown, used or expired (the seat it held is given up). Not
+    /// fatal: the client is welcomed but in no room, and may quick play.
+    BadTicket,
 }
 
 impl ErrorCode {
@@ -534,6 +565,7 @@ impl ErrorCode {
                 | Self::RoomClosed
                 | Self::BadChat
                 | Self::SlowDown
+                | Self::BadTicket
         )
     }
 
@@ -566,11 +598,12 @@ impl ErrorCode {
             Self::RoomClosed => "room_closed",
             Self::BadChat => "bad_chat",
             Self::SlowDown => "slow_down",
+            Self::BadTicket => "bad_ticket",
         }
     }
 
     /// Every code, in declaration order (for tests and documentation).
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::VersionMismatch,
         Self::Malformed,
         Self::UnknownMessage,
@@ -590,6 +623,7 @@ impl ErrorCode {
         Self::RoomClosed,
         Self::BadChat,
         Self::SlowDown,
+        Self::BadTicket,
     ];
 }
 

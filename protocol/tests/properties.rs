@@ -11,8 +11,14 @@ fn input() -> impl Strategy<Value = Input> {
 
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
-        (any::<u16>(), ".{0,40}", proptest::option::of("[0-9a-f]{0,40}"))
-            .prop_map(|(version, name, reconnect_token)| ClientMsg::Hello { version, name, reconnect_token }),
+        (any::<u16>(), ".{0,40}", proptest::option::of("[0-9a-f]{0,40}")).prop_map(
+            |(version, name, reconnect_token)| ClientMsg::Hello {
+                version,
+                name,
+                reconnect_token,
+                ticket: None
+            }
+        ),
         Just(ClientMsg::QuickPlay),
         Just(ClientMsg::CreateRoom),
         ".{0,12}".prop_map(|code| ClientMsg::JoinRoom { code }),

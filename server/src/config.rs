@@ -53,6 +53,9 @@ pub const DEFAULT_MAX_SPECTATORS: u16 = 32;
 /// The largest `--max-spectators`.
 pub const MAX_MAX_SPECTATORS: u16 = 1000;
 
+/// Default `--drain-timeout`: long enough for a match and its results.
+pub const DEFAULT_DRAIN_TIMEOUT: &str = "3m";
+
 /// Default time a disconnected player's seat (and score) is kept for them to reconnect.
 pub const DEFAULT_RECONNECT_GRACE: &str = "30s";
 
@@ -207,6 +210,34 @@ pub struct Args {
     #[arg(long, value_name = "SECRET")]
     pub status_token: Option<String>,
 
+    /// Join a cluster: several nodes share one room directory in this Redis (e.g.
+    /// `redis://127.0.0.1:6379/0`). Quick play, join by code and invite links then work from any node's
+    /// address: a player is handed off to the node that holds the room. Without it the server is a
+    /// single process and needs nothing else. Redis must be reachable at start.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// With `--redis`: where browsers and bots reach this node (e.g. `https://eu-1.example.com`).
+    /// Default: `http(s)://` and the listening address, or this machine's LAN address when listening
+    /// on every interface. Printed at start.
+    #[arg(long, value_name = "URL", requires = "redis")]
+    pub public_url: Option<String>,
+
+    /// With `--redis`: this node's name in the cluster (1 to 32 letters, digits, `-` and `_`).
+    /// Default: a random one, logged at start. A second live node with the same name refuses to start.
+    #[arg(long, value_name = "NAME", requires = "redis")]
+    pub node_id: Option<String>,
+
+    /// With `--redis`: how long SIGTERM waits for running matches to end before the node closes
+    /// (it takes no new rooms or players meanwhile; a second SIGTERM or Ctrl-C stops it at once).
+    #[arg(long, default_value = DEFAULT_DRAIN_TIMEOUT, value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// A secret that turns on `POST /api/announce` (a notice to every player on every node), for
+    /// `Authorization: Bearer SECRET` only. Off (404) when not given.
+    #[arg(long, value_name = "SECRET")]
+    pub admin_token: Option<String>,
+
     /// PEM certificate chain: with `--tls-key`, the server speaks HTTPS and `wss://` on its port.
     #[arg(long, requires = "tls_key", value_name = "PEM")]
     pub tls_cert: Option<PathBuf>,
@@ -268,9 +299,58 @@ pub enum ConfigError {
     /// `--status-token` is empty (an unset variable, say): the page would be open to all.
     #[error("--status-token is empty: give a secret, or leave the flag out to keep the status page open")]
     EmptyStatusToken,
+    /// `--admin-token` is empty: announcements would be open to all.
+    #[error("--admin-token is empty: give a secret, or leave the flag out to keep /api/announce off")]
+    EmptyAdminToken,
+    /// `--redis` is not a Redis URL.
+    #[error("--redis {url:?} is not a Redis URL ({reason}); e.g. redis://127.0.0.1:6379/0")]
+    RedisUrl {
+        /// The URL given.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// `--public-url` is not an http(s) origin.
+    #[error(
+        "--public-url {0:?} must be http:// or https:// and a host, with no path (e.g. https://eu-1.example.com)"
+    )]
+    PublicUrl(String),
+    /// `--node-id` has characters other than letters, digits, `-` and `_`, or too many.
+    #[error("--node-id {0:?} must be 1 to 32 letters, digits, - and _")]
+    NodeId(String),
+    /// `--drain-timeout` is over a day.
+    #[error("--drain-timeout is {0:?}, over the limit of 24h")]
+    DrainTimeout(Duration),
     /// The link conditioner is set beyond what makes sense.
     #[error("--sim-latency and --sim-jitter must be at most 5s each, and the jitter at most the latency")]
     Conditioner,
+}
+
+/// A node's place in a cluster (`--redis` and the flags that go with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The directory's Redis.
+    pub redis_url: String,
+    /// This node's name.
+    pub node_id: String,
+    /// Where clients reach this node (`http(s)://host:port`, no trailing slash); `None`: derived from
+    /// the listening address.
+    pub public_url: Option<String>,
+    /// How long SIGTERM waits for matches to end.
+    pub drain_timeout: Duration,
+}
+
+/// Checks a `--public-url`: `http(s)://authority`, nothing after it but an optional `/`.
+fn valid_public_url(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let fine = !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '@']);
+    fine.then(|| url.to_owned())
+}
+
+/// Whether a node id is 1 to 32 letters, digits, `-` and `_`.
+pub fn valid_node_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A size such as `1GiB`, `500MB` or `1048576`.
@@ -317,6 +397,10 @@ pub struct Config {
     pub status_token: Option<String>,
     /// The most spectators a room takes.
     pub max_spectators: u16,
+    /// The cluster this node is part of; `None` for a single server.
+    pub cluster: Option<ClusterConfig>,
+    /// The secret `POST /api/announce` asks for; the endpoint is off without it.
+    pub admin_token: Option<String>,
     /// The base seed.
     pub seed: u64,
     /// Folder with the game data.
@@ -383,6 +467,38 @@ impl Config {
                 token => token.clone(),
             },
             max_spectators: args.max_spectators,
+            admin_token: match &args.admin_token {
+                Some(token) if token.trim().is_empty() => return Err(ConfigError::EmptyAdminToken),
+                token => token.clone(),
+            },
+            cluster: match &args.redis {
+                None => None,
+                Some(url) => {
+                    if let Err(err) = redis::Client::open(url.as_str()) {
+                        return Err(ConfigError::RedisUrl { url: url.clone(), reason: err.to_string() });
+                    }
+                    if args.drain_timeout > 24 * hour {
+                        return Err(ConfigError::DrainTimeout(args.drain_timeout));
+                    }
+                    let public_url = match &args.public_url {
+                        Some(given) => Some(
+                            valid_public_url(given).ok_or_else(|| ConfigError::PublicUrl(given.clone()))?,
+                        ),
+                        None => None,
+                    };
+                    let node_id = match &args.node_id {
+                        Some(id) if valid_node_id(id) => id.clone(),
+                        Some(id) => return Err(ConfigError::NodeId(id.clone())),
+                        None => format!("node-{:06x}", rand::random::<u32>() & 0xff_ffff),
+                    };
+                    Some(ClusterConfig {
+                        redis_url: url.clone(),
+                        node_id,
+                        public_url,
+                        drain_timeout: args.drain_timeout,
+                    })
+                }
+            },
             limits: {
                 let rate = f64::from(args.message_rate.unwrap_or(2 * u32::from(args.tick_rate) + 20));
                 crate::limits::Limits {
@@ -434,6 +550,37 @@ mod tests {
         }
         let args = Args::parse_from(["arena-server", "--status-token", "s3cret"]);
         assert_eq!(Config::from_args(&args, 1).map(|c| c.status_token), Ok(Some("s3cret".into())));
+    }
+
+    #[test]
+    fn cluster_flags_are_checked() {
+        let parse = |flags: &[&str]| {
+            let args = Args::parse_from(["arena-server"].iter().chain(flags));
+            Config::from_args(&args, 1)
+        };
+        assert_eq!(parse(&[]).map(|c| c.cluster), Ok(None), "a single server by default");
+        let c = parse(&[
+            "--redis",
+            "redis://127.0.0.1:6379/0",
+            "--node-id",
+            "eu-1",
+            "--public-url",
+            "https://eu-1.example.com/",
+        ])
+        .expect("valid")
+        .cluster
+        .expect("a cluster");
+        assert_eq!((c.node_id.as_str(), c.public_url.as_deref()), ("eu-1", Some("https://eu-1.example.com")));
+        let random = parse(&["--redis", "redis://127.0.0.1"]).expect("valid").cluster.expect("a cluster");
+        assert!(valid_node_id(&random.node_id) && random.node_id.starts_with("node-"), "{}", random.node_id);
+        assert!(matches!(parse(&["--redis", "http://x"]), Err(ConfigError::RedisUrl { .. })));
+        assert!(matches!(parse(&["--redis", "redis://h", "--node-id", "a b"]), Err(ConfigError::NodeId(_))));
+        for bad in ["eu-1.example.com", "https://x.example/path", "ftp://x", "https://"] {
+            let flags = ["--redis", "redis://h", "--public-url", bad];
+            assert!(matches!(parse(&flags), Err(ConfigError::PublicUrl(_))), "{bad}");
+        }
+        assert!(Args::try_parse_from(["arena-server", "--node-id", "a"]).is_err(), "needs --redis");
+        assert!(matches!(parse(&["--admin-token", " "]), Err(ConfigError::EmptyAdminToken)));
     }
 
     #[test]
@@ -492,6 +639,11 @@ mod tests {
             "--message-rate",
             "--allowed-origin",
             "--seed",
+            "--redis",
+            "--public-url",
+            "--node-id",
+            "--drain-timeout",
+            "--admin-token",
             "--assets",
             "--web",
         ] {

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tracing::debug;
 
+use crate::cluster::Cluster;
 use crate::connection;
 use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
@@ -44,6 +45,8 @@ pub(crate) struct AppState {
     pub(crate) ctx: Arc<ServerContext>,
     /// The rooms.
     pub(crate) lobby: Arc<Lobby>,
+    /// The node's cluster, with `--redis`.
+    pub(crate) cluster: Option<Arc<Cluster>>,
     /// Connection caps.
     pub(crate) gate: Arc<ConnectionGate>,
     /// Cancelled when the server shuts down.
@@ -59,6 +62,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
         .route("/api/rooms", get(list_rooms))
+        .route("/api/nodes", get(list_nodes))
+        .route("/api/announce", axum::routing::post(announce))
         .route("/api/replays", get(list_replays))
         .route("/api/status", get(status))
         // The live server page is a screen of the web client.
@@ -79,7 +84,13 @@ async fn upgrade(
     let limits = state.gate.limits();
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     // Cross-site WebSocket hijacking: a page elsewhere must not drive a player's browser into the game.
-    if !origin_allowed(header(header::ORIGIN), header(header::HOST), &limits.allowed_origins) {
+    // In a cluster, the pages of every live node may open this node's socket: a hand-off sends a player
+    // from one node's page to another node's socket.
+    let from_node = |origin: Option<&str>| {
+        origin.zip(state.cluster.as_ref()).is_some_and(|(origin, cluster)| cluster.is_node_origin(origin))
+    };
+    let origin = header(header::ORIGIN);
+    if !origin_allowed(origin, header(header::HOST), &limits.allowed_origins) && !from_node(origin) {
         let origin = header(header::ORIGIN).unwrap_or_default().chars().take(100).collect::<String>();
         debug!(%peer, origin, "refused a cross-origin upgrade");
         return (StatusCode::FORBIDDEN, format!("pages at {origin} may not open this game's socket\n"))
@@ -107,9 +118,9 @@ async fn upgrade(
             // Tracked from now, not from when the upgrade completes, so shutdown waits for it.
             let token = state.tasks.token();
             move |socket| {
-                let AppState { ctx, lobby, shutdown, .. } = state;
+                let AppState { ctx, lobby, cluster, shutdown, .. } = state;
                 async move {
-                    connection::serve(socket, ctx, lobby, shutdown).await;
+                    connection::serve(socket, ctx, lobby, cluster, shutdown).await;
                     drop(pass);
                     drop(token);
                 }
@@ -133,17 +144,11 @@ struct Status {
 /// The live server page's figures; with `--status-token`, only for `Authorization: Bearer TOKEN`.
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let ctx = &state.ctx;
-    if let Some(token) = &ctx.config.status_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()));
-        if !given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())) {
-            let message = "this server's status page needs its token: open /status?token=SECRET\n";
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], message)
-                .into_response();
-        }
+    if let Some(token) = &ctx.config.status_token
+        && !bearer_matches(&headers, token)
+    {
+        let message = "this server's status page needs its token: open /status?token=SECRET\n";
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], message).into_response();
     }
     let (rooms, players) = state.lobby.status_rooms();
     let status = Status {
@@ -204,6 +209,116 @@ async fn replay_file(
     }
 }
 
+/// The public rooms, fullest first: in a cluster, every live node's, each with its node.
 async fn list_rooms(State(state): State<AppState>) -> Json<Vec<RoomListing>> {
-    Json(state.lobby.public_rooms())
+    match &state.cluster {
+        Some(cluster) => Json(cluster.public_rooms()),
+        None => Json(state.lobby.public_rooms()),
+    }
+}
+
+/// A node as `GET /api/nodes` lists it.
+#[derive(Debug, Serialize)]
+struct NodeListing {
+    id: String,
+    url: String,
+    ws_url: String,
+    players: u32,
+    rooms: u32,
+    capacity: u32,
+    /// Players per place, 0 to 1.
+    load: f64,
+    draining: bool,
+    version: String,
+}
+
+/// The live nodes of the cluster with their load (this one included); empty for a single server.
+async fn list_nodes(State(state): State<AppState>) -> Response {
+    let nodes: Vec<NodeListing> = match &state.cluster {
+        Some(cluster) => cluster
+            .nodes()
+            .into_iter()
+            .map(|n| NodeListing {
+                load: n.load(),
+                id: n.id,
+                url: n.url,
+                ws_url: n.ws_url,
+                players: n.players,
+                rooms: n.room_count,
+                capacity: n.capacity,
+                draining: n.draining,
+                version: n.version,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    ([(header::CACHE_CONTROL, "no-store")], Json(nodes)).into_response()
+}
+
+/// What `POST /api/announce` takes.
+#[derive(Debug, serde::Deserialize)]
+struct AnnounceBody {
+    text: String,
+}
+
+/// `POST /api/announce {"text": "..."}` with `Authorization: Bearer ADMIN_TOKEN`: a notice to every
+/// player on every node (this node's only, without a cluster). Off (404) without `--admin-token`.
+async fn announce(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(token) = &state.ctx.config.admin_token else {
+        return (
+            StatusCode::NOT_FOUND,
+            "announcements are off: start the server with --admin-token SECRET\n",
+        )
+            .into_response();
+    };
+    if !bearer_matches(&headers, token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "this needs Authorization: Bearer ADMIN_TOKEN\n",
+        )
+            .into_response();
+    }
+    let body: AnnounceBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(err) => {
+            return (StatusCode::BAD_REQUEST, format!("expected {{\"text\": \"...\"}}: {err}\n"))
+                .into_response();
+        }
+    };
+    let text: String = body.text.chars().filter(|c| !c.is_control()).collect();
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > arena_protocol::MAX_NOTICE_CHARS {
+        let message = format!(
+            "the text must have 1 to {} characters; it has {chars}\n",
+            arena_protocol::MAX_NOTICE_CHARS
+        );
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    }
+    match &state.cluster {
+        Some(cluster) => match cluster.announce(text).await {
+            Ok(nodes) => Json(serde_json::json!({ "nodes": nodes })).into_response(),
+            Err(err) => {
+                // Redis is away: this node's players hear it at least.
+                let rooms = state.lobby.announce(&std::sync::Arc::from(text));
+                let message = format!("Redis is out of reach ({err}); told this node's {rooms} rooms only\n");
+                (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+            }
+        },
+        None => {
+            state.lobby.announce(&std::sync::Arc::from(text));
+            Json(serde_json::json!({ "nodes": 1 })).into_response()
+        }
+    }
+}
+
+/// Whether the request carries `Authorization: Bearer TOKEN` with this token.
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()));
+    given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes()))
 }

@@ -131,6 +131,35 @@ impl fmt::Debug for ReconnectToken {
     }
 }
 
+/// A hand-off ticket: the one-time secret that takes a seat another node reserved here for a player
+/// (see `ServerMsg::Handoff`). Made and read like a [`ReconnectToken`]; never logged.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ticket(ReconnectToken);
+
+impl Ticket {
+    /// A new random ticket.
+    pub fn random() -> Self {
+        Self(ReconnectToken::random())
+    }
+
+    /// A ticket as a client sent it, or `None` if it cannot be one.
+    pub fn parse(text: &str) -> Option<Self> {
+        ReconnectToken::parse(text).map(Self)
+    }
+}
+
+impl fmt::Display for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ticket(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@
 //! - [`assets`]: game data loaded from `assets/` (`tuning.toml`, `maps/*.toml`).
 //! - [`conditioner`]: the optional link conditioner (simulated latency and jitter).
 //! - [`listener`]: the accept loop, with a handshake timeout.
-//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/api/replays`, `/api/status`, `/status`,
-//!   `/healthz`, `/metrics`.
+//! - [`http`]: the axum router: `/`, `/ws`, `/api/rooms`, `/api/nodes`, `/api/announce`, `/api/replays`,
+//!   `/api/status`, `/status`, `/healthz`, `/metrics`.
 //! - [`context`]: what every part needs and nobody owns alone (config, game data, metrics, clock, ids).
 //! - [`ids`]: player ids, room codes, memberships and reconnect tokens as types.
 //! - [`connection`]: one WebSocket: its reader (frames to messages, limits), its session (what a client
@@ -19,6 +19,7 @@
 //!   slot.
 //! - [`limits`]: connection caps, message rate, idle time and origin checks.
 //! - [`lobby`]: the rooms, seat reservations and held seats.
+//! - [`cluster`]: with `--redis`, the room directory several nodes share, and hand-offs between them.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, cheap on the tick path.
 //! - [`status`]: the live server page's figures (`/api/status`): a minute of one-second samples.
 //! - [`replays`]: recorded matches: each room's recorder, the writer, the folder and its limits.
@@ -28,6 +29,7 @@
 //! - [`sim`]: the deterministic simulation (components, resources, systems).
 
 pub mod assets;
+pub mod cluster;
 pub mod conditioner;
 pub mod config;
 mod connection;
@@ -46,7 +48,9 @@ pub mod sim;
 mod status;
 pub mod tls;
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +61,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use assets::{AssetsError, GameData};
+use cluster::Cluster;
+pub use cluster::ClusterError;
 pub use config::{Args, Config, ConfigError};
 pub use connection::session::validate_name;
 use game_loop::GameLoops;
@@ -88,6 +94,9 @@ pub enum ServerError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The node could not join its cluster.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// Serves the game on `listener` until `shutdown` completes, then closes every connection with
@@ -98,7 +107,9 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    Server::new(config)?.serve(listener, shutdown).await;
+    let mut server = Server::new(config)?;
+    server.join_cluster(listener.local_addr()?).await?;
+    server.serve(listener, shutdown).await;
     Ok(())
 }
 
@@ -108,6 +119,7 @@ pub struct Server {
     ctx: Arc<context::ServerContext>,
     lobby: Arc<Lobby>,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -140,13 +152,36 @@ impl Server {
             game_loops,
         ));
         let lobby = Arc::new(Lobby::new(Arc::clone(&ctx)));
-        Ok(Self { ctx, lobby, acceptor })
+        Ok(Self { ctx, lobby, acceptor, cluster: None })
+    }
+
+    /// With `--redis`, joins the cluster, as the node reached at `local` (or `--public-url`); a clear
+    /// error when Redis is out of reach or another live node has this id. Does nothing without.
+    pub async fn join_cluster(&mut self, local: SocketAddr) -> Result<(), ServerError> {
+        let Some(config) = self.ctx.config.cluster.clone() else { return Ok(()) };
+        let url = cluster::public_url(&config, local, self.acceptor.is_some());
+        let joined = Cluster::join(Arc::clone(&self.ctx), Arc::clone(&self.lobby), &config, url).await?;
+        self.cluster = Some(joined);
+        Ok(())
+    }
+
+    /// In a cluster, this node's id and where clients reach it.
+    pub fn node(&self) -> Option<(&str, &str)> {
+        self.cluster.as_ref().map(|c| (c.id(), c.url()))
+    }
+
+    /// In a cluster, what drains this node before it stops; `None` for a single server, which stops at
+    /// once.
+    pub fn drainer(&self) -> Option<Drainer> {
+        let cluster = Arc::clone(self.cluster.as_ref()?);
+        let timeout = self.ctx.config.cluster.as_ref().map_or(Duration::ZERO, |c| c.drain_timeout);
+        Some(Drainer { cluster, lobby: Arc::clone(&self.lobby), timeout })
     }
 
     /// Serves on `listener` until `shutdown` completes, then closes every connection with
     /// `shutting_down` and returns (waiting at most [`SHUTDOWN_GRACE`] for them).
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Self { ctx, lobby, acceptor } = self;
+        let Self { ctx, lobby, acceptor, cluster } = self;
         let (stop, tasks) = (ctx.shutdown.clone(), ctx.tasks.clone());
         let metrics = Arc::clone(&ctx.metrics);
         let upkeep_stop = stop.clone();
@@ -177,7 +212,14 @@ impl Server {
         });
         let gate = Arc::new(limits::ConnectionGate::new(ctx.config.limits.clone()));
         let handshake_timeout = ctx.config.limits.handshake_timeout;
-        let state = http::AppState { ctx, lobby, gate, shutdown: stop.clone(), tasks: tasks.clone() };
+        let state = http::AppState {
+            ctx,
+            lobby,
+            cluster: cluster.clone(),
+            gate,
+            shutdown: stop.clone(),
+            tasks: tasks.clone(),
+        };
         let app = http::router(state);
 
         let stop_on_signal = stop.clone();
@@ -200,6 +242,50 @@ impl Server {
         tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait()).await.is_err() {
             warn!(remaining = tasks.len(), "some connections did not close in time");
+        }
+        if let Some(cluster) = cluster {
+            cluster.leave().await;
+        }
+    }
+}
+
+/// How often a draining node looks at its rooms' matches.
+const DRAIN_CHECK: Duration = Duration::from_millis(250);
+
+/// Drains a node of a cluster: it is marked draining at once (no new rooms, no hand-offs to it), and
+/// [`Drainer::drain`] completes when every room's match has ended (a room in warm-up or showing results
+/// has none running), or at the timeout.
+#[derive(Debug)]
+pub struct Drainer {
+    cluster: Arc<Cluster>,
+    lobby: Arc<Lobby>,
+    timeout: Duration,
+}
+
+impl Drainer {
+    /// `--drain-timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Marks the node draining and waits for its matches to end (at most the timeout).
+    pub async fn drain(self) {
+        self.cluster.start_draining();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut ended = HashSet::new();
+        loop {
+            let rooms = self.lobby.summaries();
+            ended.extend(rooms.iter().filter(|r| r.phase != arena_protocol::Phase::Playing).map(|r| r.code));
+            let running = rooms.iter().filter(|r| !ended.contains(&r.code)).count();
+            if running == 0 {
+                info!("draining: no match is running; closing");
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                warn!(running, "draining: --drain-timeout is up; closing with matches running");
+                return;
+            }
+            tokio::time::sleep(DRAIN_CHECK).await;
         }
     }
 }

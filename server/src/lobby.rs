@@ -8,7 +8,8 @@
 //! close, and whose held seats ran out.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use arena_protocol::ErrorCode;
 use futures_util::FutureExt;
@@ -41,6 +42,9 @@ pub(crate) enum LobbyError {
         /// Its capacity.
         capacity: u16,
     },
+    /// The node is draining (shutting down in a cluster): it opens no new rooms.
+    #[error("this node is shutting down and opens no new rooms; try again in a moment")]
+    Draining,
     /// No room has that code (or it could not be a code at all).
     #[error("no room has the code {0:?}")]
     NotFound(String),
@@ -63,7 +67,7 @@ impl LobbyError {
         match self {
             Self::RoomFull { .. } | Self::TooManySpectators { .. } => ErrorCode::RoomFull,
             Self::NotFound(_) => ErrorCode::RoomNotFound,
-            Self::ServerFull(_) => ErrorCode::ServerFull,
+            Self::ServerFull(_) | Self::Draining => ErrorCode::ServerFull,
         }
     }
 }
@@ -87,6 +91,9 @@ pub(crate) struct RoomListing {
     pub(crate) players: u16,
     /// Seats in all.
     pub(crate) capacity: u16,
+    /// The node it is on, in a cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<String>,
 }
 
 /// A room as the status page lists it: a private room's code is left out (it would let anyone in).
@@ -143,17 +150,102 @@ struct RoomEntry {
     status: Arc<RoomStatus>,
 }
 
+/// A room as the cluster's directory publishes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RoomSummary {
+    /// The code.
+    pub(crate) code: RoomCode,
+    /// Listed and quick-played.
+    pub(crate) public: bool,
+    /// Seats taken, reserved or held.
+    pub(crate) players: u16,
+    /// Seats in all.
+    pub(crate) capacity: u16,
+    /// The match's phase.
+    pub(crate) phase: arena_protocol::Phase,
+}
+
+/// What the lobby asks of the directory it is part of (the cluster's, with `--redis`); a single server
+/// has none.
+pub(crate) trait LobbyHooks: Send + Sync + std::fmt::Debug {
+    /// A room code no other node uses, if one is ready (else the lobby picks a random one).
+    fn claimed_code(&self) -> Option<RoomCode>;
+    /// A room opened or closed: the directory should hear of it soon.
+    fn rooms_changed(&self);
+}
+
 /// The server's rooms and seats.
 #[derive(Debug)]
 pub(crate) struct Lobby {
     ctx: Arc<ServerContext>,
     state: Mutex<LobbyState>,
+    /// Set once, when the node joins a cluster. Weak: the cluster holds the lobby.
+    hooks: OnceLock<Weak<dyn LobbyHooks>>,
+    /// Shutting down in a cluster: no new rooms.
+    draining: AtomicBool,
 }
 
 impl Lobby {
     /// A lobby with no rooms.
     pub(crate) fn new(ctx: Arc<ServerContext>) -> Self {
-        Self { ctx, state: Mutex::new(LobbyState::default()) }
+        Self {
+            ctx,
+            state: Mutex::new(LobbyState::default()),
+            hooks: OnceLock::new(),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// Connects the lobby to its cluster's directory.
+    pub(crate) fn set_hooks(&self, hooks: Weak<dyn LobbyHooks>) {
+        let _ = self.hooks.set(hooks);
+    }
+
+    fn hooks(&self) -> Option<Arc<dyn LobbyHooks>> {
+        self.hooks.get().and_then(Weak::upgrade)
+    }
+
+    fn rooms_changed(&self) {
+        if let Some(hooks) = self.hooks() {
+            hooks.rooms_changed();
+        }
+    }
+
+    /// From now on, opens no new rooms (a draining node).
+    pub(crate) fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the node is draining.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Every room, as the cluster's directory publishes it.
+    pub(crate) fn summaries(&self) -> Vec<RoomSummary> {
+        let state = self.lock();
+        state
+            .rooms
+            .iter()
+            .map(|(code, r)| RoomSummary {
+                code: *code,
+                public: r.public,
+                players: r.players,
+                capacity: r.capacity,
+                phase: r.status.read(self.ctx.config.tick_rate).0,
+            })
+            .collect()
+    }
+
+    /// Passes an operators' notice to every room, for its players and spectators. A room whose queue
+    /// is full misses it (a notice is not worth a join's place).
+    pub(crate) fn announce(&self, text: &Arc<str>) -> usize {
+        let state = self.lock();
+        state
+            .rooms
+            .values()
+            .filter(|r| r.commands.try_send(RoomCommand::Notice(Arc::clone(text))).is_ok())
+            .count()
     }
 
     fn lock(&self) -> MutexGuard<'_, LobbyState> {
@@ -207,6 +299,12 @@ impl Lobby {
             entry.players += 1;
             return Ok(Seat { code: *code, room: entry.commands.clone() });
         }
+        self.create_locked(&mut state.rooms, true)
+    }
+
+    /// Creates a public room and seats the player in it.
+    pub(crate) fn create_public(self: &Arc<Self>) -> Result<Seat, LobbyError> {
+        let mut state = self.lock();
         self.create_locked(&mut state.rooms, true)
     }
 
@@ -265,6 +363,8 @@ impl Lobby {
             self.ctx.metrics.rooms.decrement(1.0);
         }
         state.held.retain(|_, h| h.code != code);
+        drop(state);
+        self.rooms_changed();
     }
 
     /// The public rooms, fullest first.
@@ -275,7 +375,7 @@ impl Lobby {
             .iter()
             .filter(|(_, r)| r.public)
             .map(|(code, r)| {
-                (r.serial, RoomListing { code: *code, players: r.players, capacity: r.capacity })
+                (r.serial, RoomListing { code: *code, players: r.players, capacity: r.capacity, node: None })
             })
             .collect();
         drop(state);
@@ -328,12 +428,19 @@ impl Lobby {
         public: bool,
     ) -> Result<Seat, LobbyError> {
         let config = &self.ctx.config;
+        if self.is_draining() {
+            return Err(LobbyError::Draining);
+        }
         if rooms.len() >= config.max_rooms {
             return Err(LobbyError::ServerFull(config.max_rooms));
         }
         let mut rng = rand::rng();
-        let code = (0..CODE_ATTEMPTS)
-            .map(|_| RoomCode::random(&mut rng))
+        // In a cluster, a code this node has claimed in the directory; else (a single server, or the
+        // directory out of reach) a random one, unique here.
+        let claimed = self.hooks().and_then(|hooks| hooks.claimed_code()).filter(|c| !rooms.contains_key(c));
+        let code = claimed
+            .into_iter()
+            .chain((0..CODE_ATTEMPTS).map(|_| RoomCode::random(&mut rng)))
             .find(|code| !rooms.contains_key(code))
             .ok_or(LobbyError::ServerFull(config.max_rooms))?;
         let serial = self.ctx.next_room_serial();
@@ -355,6 +462,7 @@ impl Lobby {
         self.ctx.metrics.rooms.increment(1.0);
         info!(room = %code, public, seed, rooms = rooms.len(), "opened room");
         self.spawn_room(room::RoomSpec { code, public, seed, status }, rx);
+        self.rooms_changed();
         Ok(Seat { code, room: tx })
     }
 
@@ -390,6 +498,8 @@ impl RoomDirectory for Lobby {
             state.rooms.remove(&code);
             self.ctx.metrics.rooms.decrement(1.0);
             info!(room = %code, rooms = state.rooms.len(), "closed empty room");
+            drop(state);
+            self.rooms_changed();
             true
         } else {
             false

@@ -50,8 +50,28 @@ async fn main() -> anyhow::Result<()> {
         seed = config.seed,
         "starting"
     );
-    print_addresses(addr, if config.tls.is_some() { "https" } else { "http" });
-    arena_server::run(listener, config, shutdown_signal()).await?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let mut server = arena_server::Server::new(config)?;
+    server.join_cluster(addr).await?;
+    print_addresses(addr, scheme);
+    if let Some((id, url)) = server.node() {
+        println!("  cluster node {id}, reached at {url}/");
+    }
+    let mut signals = Signals::new();
+    // In a cluster the first signal drains the node (its matches end, it takes no one new); a second
+    // one, or --drain-timeout, stops it at once. A single server stops at once.
+    let drainer = server.drainer();
+    let shutdown = async move {
+        signals.next().await;
+        if let Some(drainer) = drainer {
+            tracing::info!(timeout = ?drainer.timeout(), "draining: no new rooms or players; waiting for running matches to end (signal again to stop now)");
+            tokio::select! {
+                () = drainer.drain() => {}
+                () = signals.next() => tracing::info!("second signal: stopping now"),
+            }
+        }
+    };
+    server.serve(listener, shutdown).await;
     Ok(())
 }
 
@@ -75,26 +95,41 @@ fn print_addresses(addr: SocketAddr, scheme: &str) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Ctrl-C and SIGTERM, listened for once for the whole run (so a second signal is not missed).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    }
+
+    /// Completes on the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match &mut self.term {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = term => {}
+        }
     }
 }

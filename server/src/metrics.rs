@@ -94,6 +94,18 @@ pub(crate) struct Metrics {
     pub(crate) replay_bytes: Counter,
     /// Replay files removed to keep within `--replay-max-bytes` and `--replay-max-files`.
     pub(crate) replays_removed: Counter,
+    /// Players this node sent to another node's seat (cluster).
+    pub(crate) handoffs_out: Counter,
+    /// Players who came here with a hand-off ticket (cluster).
+    pub(crate) handoffs_in: Counter,
+    /// Seat requests to other nodes that were refused or unanswered (cluster).
+    pub(crate) handoff_failures: Counter,
+    /// Hand-off tickets that expired unused, their seats given up (cluster).
+    pub(crate) handoff_tickets_expired: Counter,
+    /// Directory refreshes that failed: Redis out of reach (cluster).
+    pub(crate) directory_failures: Counter,
+    /// Round trip of each Redis call, seconds, as a summary (cluster).
+    pub(crate) redis_round_trip: Histogram,
     disconnect_closed: Counter,
     disconnect_error: Vec<(ErrorCode, Counter)>,
 }
@@ -145,6 +157,13 @@ impl Metrics {
             replay_write_errors: counter("arena_replay_write_errors_total"),
             replay_bytes: counter("arena_replay_bytes_total"),
             replays_removed: counter("arena_replays_removed_total"),
+            handoffs_out: counter("arena_handoffs_out_total"),
+            handoffs_in: counter("arena_handoffs_in_total"),
+            handoff_failures: counter("arena_handoff_failures_total"),
+            handoff_tickets_expired: counter("arena_handoff_tickets_expired_total"),
+            directory_failures: counter("arena_directory_refresh_failures_total"),
+            redis_round_trip: recorder
+                .register_histogram(&Key::from_static_name("arena_redis_round_trip_seconds"), &META),
             disconnect_closed: reason("closed"),
             disconnect_error,
             handle,

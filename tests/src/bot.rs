@@ -67,6 +67,9 @@ pub struct BotReport {
     pub error: Option<String>,
     /// The room it played in.
     pub room: Option<String>,
+    /// In a cluster, the hand-off it followed to another node (none when its room was on the node it
+    /// reached first).
+    pub handoff: Option<crate::client::HandoffTaken>,
     /// Snapshots received.
     pub snapshots: u64,
     /// Arrival time and tick of the first and the last snapshot.
@@ -190,6 +193,7 @@ pub async fn run(config: BotConfig) -> BotReport {
         };
     report.connected = true;
     report.room = Some(joined.room.clone());
+    report.handoff = client.handoff.clone();
     let (in0, out0) = (client.bytes_in, client.bytes_out);
     if let Err(err) = play(&mut client, &config, &welcome, &joined, &mut report).await {
         report.error = Some(err.to_string());

@@ -78,6 +78,20 @@ pub struct Client {
     pub close_reason: Option<String>,
     /// Rebuilds snapshots from the keyframes and deltas received.
     snapshots: SnapshotDecoder,
+    /// How this client came to its room when a cluster handed it off to another node.
+    pub handoff: Option<HandoffTaken>,
+}
+
+/// A hand-off a client followed: the node it went to, and how long from asking for a room to being in
+/// it there.
+#[derive(Debug, Clone)]
+pub struct HandoffTaken {
+    /// The node's id.
+    pub node: String,
+    /// The node's WebSocket URL.
+    pub url: String,
+    /// From sending the room request to `joined` on the new node.
+    pub took: Duration,
 }
 
 impl Client {
@@ -120,6 +134,7 @@ impl Client {
             bytes_out: 0,
             close_reason: None,
             snapshots: fresh_decoder(),
+            handoff: None,
         })
     }
 
@@ -141,6 +156,7 @@ impl Client {
             bytes_out: 0,
             close_reason: None,
             snapshots: fresh_decoder(),
+            handoff: None,
         }
     }
 
@@ -202,6 +218,8 @@ impl Client {
             ServerMsg::Pong { .. }
             | ServerMsg::Error { .. }
             | ServerMsg::Replay { .. }
+            | ServerMsg::Handoff { .. }
+            | ServerMsg::Notice { .. }
             | ServerMsg::Chat { .. } => {}
         }
         Ok(())
@@ -242,6 +260,7 @@ impl Client {
                     | ServerMsg::Pong { .. }
                     | ServerMsg::Events { .. }
                     | ServerMsg::Replay { .. }
+                    | ServerMsg::Notice { .. }
                     | ServerMsg::Chat { .. }),
                 ) => {
                     if let Some(found) = pick(msg) {
@@ -286,8 +305,30 @@ impl Client {
         name: &str,
         token: Option<String>,
     ) -> Result<Welcome, ClientError> {
-        self.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, name: name.into(), reconnect_token: token })
-            .await?;
+        self.send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            reconnect_token: token,
+            ticket: None,
+        })
+        .await?;
+        self.welcome().await
+    }
+
+    /// Says hello with a hand-off ticket and waits for the welcome (a `joined` follows when the ticket
+    /// is good).
+    pub async fn hello_with_ticket(&mut self, name: &str, ticket: &str) -> Result<Welcome, ClientError> {
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            reconnect_token: None,
+            ticket: Some(ticket.into()),
+        };
+        self.send(&hello).await?;
+        self.welcome().await
+    }
+
+    async fn welcome(&mut self) -> Result<Welcome, ClientError> {
         self.expect(|m| match m {
             ServerMsg::Welcome(w) => Some(w),
             _ => None,
@@ -314,7 +355,8 @@ impl Client {
         Self::join_with(url, name, request, LinkConditioner::default()).await
     }
 
-    /// [`Client::join`] over a link with simulated latency and jitter.
+    /// [`Client::join`] over a link with simulated latency and jitter. In a cluster, a hand-off to
+    /// another node is followed (once): the client returned is connected there, and says how it came.
     pub async fn join_with(
         url: &str,
         name: &str,
@@ -323,7 +365,29 @@ impl Client {
     ) -> Result<(Self, Welcome, Joined), ClientError> {
         let mut client = Self::connect_with(url, link).await?;
         let welcome = client.hello(name).await?;
-        let joined = client.enter(request).await?;
+        let asked = tokio::time::Instant::now();
+        client.send(request).await?;
+        let answer = client
+            .expect(|m| match m {
+                ServerMsg::Joined(j) => Some(Ok(j)),
+                ServerMsg::Handoff { url, ticket, node, .. } => Some(Err((url, ticket, node))),
+                _ => None,
+            })
+            .await?;
+        let (url, ticket, node) = match answer {
+            Ok(joined) => return Ok((client, welcome, joined)),
+            Err(handoff) => handoff,
+        };
+        client.close().await;
+        let mut client = Self::connect_with(&url, link).await?;
+        let welcome = client.hello_with_ticket(name, &ticket).await?;
+        let joined = client
+            .expect(|m| match m {
+                ServerMsg::Joined(j) => Some(j),
+                _ => None,
+            })
+            .await?;
+        client.handoff = Some(HandoffTaken { node, url, took: asked.elapsed() });
         Ok((client, welcome, joined))
     }
 

@@ -147,6 +147,7 @@ async fn tls_serves_wss_with_a_generated_certificate() {
         version: arena_protocol::PROTOCOL_VERSION,
         name: "secure".into(),
         reconnect_token: None,
+        ticket: None,
     };
     ws.send(Message::Binary(arena_protocol::encode(&hello).expect("encode").into())).await.expect("send");
     let reply = ws.next().await.expect("a reply").expect("a frame");
@@ -169,6 +170,7 @@ async fn an_idle_connection_is_closed_with_a_reason() {
         version: arena_protocol::PROTOCOL_VERSION,
         name: "idle".into(),
         reconnect_token: None,
+        ticket: None,
     })
     .await
     .expect("hello");

@@ -26,6 +26,7 @@ fn offences() -> Vec<(&'static str, Message, ErrorCode)> {
         version: PROTOCOL_VERSION,
         name: "again".into(),
         reconnect_token: None,
+        ticket: None,
     })
     .expect("encode");
     vec![
@@ -78,9 +79,14 @@ async fn each_broken_message_costs_only_its_sender() {
 async fn version_mismatch_gets_an_error_and_a_close() {
     let srv = server(&[]);
     let mut c = Client::connect(&srv.ws_url()).await.expect("connect");
-    c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION + 1, name: "future".into(), reconnect_token: None })
-        .await
-        .expect("send");
+    c.send(&ClientMsg::Hello {
+        version: PROTOCOL_VERSION + 1,
+        name: "future".into(),
+        reconnect_token: None,
+        ticket: None,
+    })
+    .await
+    .expect("send");
     let (error, reason) = read_until_closed(&mut c).await;
     let (code, message) = error.expect("an error message");
     assert_eq!(code, ErrorCode::VersionMismatch);
@@ -101,9 +107,14 @@ async fn bad_names_are_refused() {
     let srv = server(&[]);
     for name in ["   ", &"x".repeat(arena_protocol::MAX_NAME_CHARS + 1), "bell\u{7}"] {
         let mut c = Client::connect(&srv.ws_url()).await.expect("connect");
-        c.send(&ClientMsg::Hello { version: PROTOCOL_VERSION, name: name.into(), reconnect_token: None })
-            .await
-            .expect("send");
+        c.send(&ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            name: name.into(),
+            reconnect_token: None,
+            ticket: None,
+        })
+        .await
+        .expect("send");
         assert_eq!(drain(&mut c).await, (Some(ErrorCode::BadName), Some("bad_name".into())), "{name:?}");
     }
 }

@@ -25,6 +25,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
+use crate::cluster::Cluster;
 use crate::context::ServerContext;
 use crate::lobby::Lobby;
 use crate::metrics::Disconnect;
@@ -42,6 +43,7 @@ pub(crate) async fn serve(
     socket: WebSocket,
     ctx: Arc<ServerContext>,
     lobby: Arc<Lobby>,
+    cluster: Option<Arc<Cluster>>,
     shutdown: CancellationToken,
 ) {
     let metrics = Arc::clone(&ctx.metrics);
@@ -63,9 +65,11 @@ pub(crate) async fn serve(
         close_timeout,
     ));
     let mut reader = Reader::new(stream, Arc::clone(&outbox), ctx.config.limits.clone(), &metrics, shutdown);
-    let mut session = Session::new(ctx, lobby, Arc::clone(&outbox));
+    let mut session = Session::new(ctx, lobby, cluster, Arc::clone(&outbox));
     let ended = loop {
         match reader.recv(session.hello_due()).await {
+            // Finding a room may ask another node: meanwhile this client's messages wait in the socket.
+            Ok(Some(msg)) if session.needs_cluster(&msg) => session.place(msg).await,
             Ok(Some(msg)) => session.handle(msg),
             Ok(None) => break None,
             Err(err) => break Some(err),

@@ -252,7 +252,12 @@ mod tests {
     }
 
     fn hello() -> Frame {
-        let msg = ClientMsg::Hello { version: PROTOCOL_VERSION, name: "a".into(), reconnect_token: None };
+        let msg = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            name: "a".into(),
+            reconnect_token: None,
+            ticket: None,
+        };
         Ok(Message::Binary(encode(&msg).expect("encode").into()))
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::info;
 
+use crate::cluster::{Cluster, Placement};
 use crate::context::ServerContext;
 use crate::ids::{PlayerId, ReconnectToken, RoomCode};
 use crate::lobby::{HeldSeat, Lobby, LobbyError, Seat};
@@ -66,6 +67,8 @@ enum Reserved {
 pub(crate) struct Session {
     ctx: Arc<ServerContext>,
     lobby: Arc<Lobby>,
+    /// The node's cluster, with `--redis`: rooms may then be on other nodes.
+    cluster: Option<Arc<Cluster>>,
     outbox: Arc<Outbox>,
     player: Option<Player>,
     room: Option<InRoom>,
@@ -74,8 +77,66 @@ pub(crate) struct Session {
 
 impl Session {
     /// A session that has heard nothing yet.
-    pub(crate) fn new(ctx: Arc<ServerContext>, lobby: Arc<Lobby>, outbox: Arc<Outbox>) -> Self {
-        Self { ctx, lobby, outbox, player: None, room: None, chat: ChatRate::default() }
+    pub(crate) fn new(
+        ctx: Arc<ServerContext>,
+        lobby: Arc<Lobby>,
+        cluster: Option<Arc<Cluster>>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        Self { ctx, lobby, cluster, outbox, player: None, room: None, chat: ChatRate::default() }
+    }
+
+    /// Whether `msg` asks for a room while the node is in a cluster: then [`Session::place`] handles
+    /// it, which may ask another node (an await of at most a couple of seconds).
+    pub(crate) fn needs_cluster(&self, msg: &ClientMsg) -> bool {
+        self.cluster.is_some()
+            && self.player.is_some()
+            && matches!(
+                msg,
+                ClientMsg::QuickPlay
+                    | ClientMsg::CreateRoom
+                    | ClientMsg::JoinRoom { .. }
+                    | ClientMsg::Watch { .. }
+            )
+    }
+
+    /// Finds the player a room anywhere in the cluster: a seat here, or a hand-off to the node that
+    /// holds one.
+    pub(crate) async fn place(&mut self, msg: ClientMsg) {
+        let Some(cluster) = self.cluster.clone() else { return self.handle(msg) };
+        self.forget_closed_room();
+        if let Some(room) = &self.room {
+            let message = format!("already in room {}; leave it first", room.code);
+            return self.error(ErrorCode::AlreadyInRoom, message);
+        }
+        let placed = match msg {
+            ClientMsg::QuickPlay => cluster.quick_play().await,
+            ClientMsg::CreateRoom => cluster.create(false).await,
+            ClientMsg::JoinRoom { code } => cluster.join_code(&code, false).await,
+            ClientMsg::Watch { code } => cluster.join_code(&code, true).await,
+            other => return self.handle(other),
+        };
+        match placed {
+            Ok(placement) => self.go(placement),
+            Err(err) => self.error(err.code, err.message),
+        }
+    }
+
+    /// Takes a placement: enters a room here, or tells the client where its seat is.
+    fn go(&mut self, placement: Placement) {
+        match placement {
+            Placement::Here(seat) => self.enter(Reserved::Fresh(seat)),
+            Placement::Watching(seat) => self.enter(Reserved::Watching(seat)),
+            Placement::There(handoff) => {
+                info!(room = %handoff.room, node = %handoff.node, "handed a player off to another node");
+                let _ = self.outbox.send(&ServerMsg::Handoff {
+                    url: handoff.url,
+                    ticket: handoff.ticket,
+                    room: handoff.room,
+                    node: handoff.node,
+                });
+            }
+        }
     }
 
     /// Whether the client still owes its hello.
@@ -87,8 +148,8 @@ impl Session {
     pub(crate) fn handle(&mut self, msg: ClientMsg) {
         if self.player.is_none() {
             return match msg {
-                ClientMsg::Hello { version, name, reconnect_token } => {
-                    self.hello(version, &name, reconnect_token.as_deref())
+                ClientMsg::Hello { version, name, reconnect_token, ticket } => {
+                    self.hello(version, &name, reconnect_token.as_deref(), ticket.as_deref())
                 }
                 _ => self.outbox.close(ErrorCode::HelloRequired, "the first message must be hello".into()),
             };
@@ -192,7 +253,7 @@ impl Session {
         }
     }
 
-    fn hello(&mut self, version: u16, name: &str, reconnect_token: Option<&str>) {
+    fn hello(&mut self, version: u16, name: &str, reconnect_token: Option<&str>, ticket: Option<&str>) {
         if version != PROTOCOL_VERSION {
             return self.outbox.close(
                 ErrorCode::VersionMismatch,
@@ -236,7 +297,18 @@ impl Session {
         self.player = Some(Player { id, name, token });
         let _ = self.outbox.send(&ServerMsg::Welcome(welcome));
         if let Some((_, held, permit)) = reclaimed {
-            self.enter(Reserved::Reclaimed(held.code, permit));
+            return self.enter(Reserved::Reclaimed(held.code, permit));
+        }
+        // A seat another node reserved here for this player.
+        if let Some(ticket) = ticket {
+            match self.cluster.as_ref().and_then(|cluster| cluster.take_ticket(ticket)) {
+                Some(placement) => self.go(placement),
+                None => self.error(
+                    ErrorCode::BadTicket,
+                    "the hand-off ticket is unknown, used or expired (its seat was given up): quick play again"
+                        .into(),
+                ),
+            }
         }
     }
 

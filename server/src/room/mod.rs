@@ -77,6 +77,8 @@ pub(crate) enum RoomCommand {
     Chat(ChatRequest),
     /// Let a spectator watch (nothing is reserved in the lobby's seats; it counts its spectators).
     Watch(JoinRequest),
+    /// Pass an operators' notice to everyone in the room (`POST /api/announce`).
+    Notice(Arc<str>),
 }
 
 /// A chat message for a room, from one of its players.
@@ -312,6 +314,11 @@ impl Room {
                 RoomCommand::Join(req) => self.admit(req),
                 RoomCommand::Chat(chat) => self.chat(chat),
                 RoomCommand::Watch(req) => self.admit_spectator(req),
+                RoomCommand::Notice(text) => {
+                    let notice =
+                        ServerMsg::Notice { text: text.to_string(), server_time: self.ctx.server_time_ms() };
+                    self.seats.listeners().for_each(|seat| Seats::send_to(seat, &notice));
+                }
             }
         }
     }
