@@ -4,7 +4,8 @@
 # real WebSockets, release build), the JS unit tests, and the browser tests in real Chromium against the
 # release server.
 # Needs what a fresh machine of this project has (Rust with rustfmt and clippy, Node.js 20+ with npm);
-# installs the rest itself: the web client's npm packages, and Debian's chromium (as root, or with sudo).
+# installs the rest itself: the web client's npm packages, and Debian's chromium and redis-server (as
+# root, or with sudo). The cluster's tests start their own redis-server processes on free ports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,14 +17,18 @@ cargo fmt --all --check
 step "web client packages (npm ci)"
 npm --prefix web ci --no-audit --no-fund
 
-step "Chromium for the browser tests"
-if ! command -v chromium >/dev/null 2>&1; then
+step "Chromium for the browser tests, redis-server for the cluster's tests"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 chromium --version
+redis-server --version
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.1 GET over a TCP stream, enough for tests to read `/api/rooms`, `/healthz` and `/`.
+//! A minimal HTTP/1.1 client over a TCP stream, enough for tests to read `/api/rooms`, `/healthz` and `/`,
+//! and to POST to `/api/announce`.
 
 use std::net::SocketAddr;
 
@@ -23,10 +24,35 @@ pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
 
 /// [`get`] with extra request headers, e.g. `("Authorization", "Bearer SECRET")`.
 pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    request(addr, "GET", path, headers, &[]).await
+}
+
+/// POSTs `body` (JSON) to `path` with extra request headers.
+pub async fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<Response> {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    request(addr, "POST", path, &all, body.as_bytes()).await
+}
+
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(addr).await?;
     let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
+    let length = if body.is_empty() { String::new() } else { format!("Content-Length: {}\r\n", body.len()) };
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{length}{extra}\r\n");
     stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
     let text = String::from_utf8_lossy(&raw);

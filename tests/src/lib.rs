@@ -5,6 +5,8 @@
 //! - [`client`]: a WebSocket client that speaks the protocol ([`client::Client`]).
 //! - [`bench`]: the benchmark's measurements (`/proc`, `/metrics`, bots) and its table and plot.
 //! - [`bot`]: one bot: connect, join, send an input every tick, ping, count what arrives.
+//! - [`cluster`]: a real `redis-server` and `arena-server` nodes joined to it, for the cluster's tests
+//!   and benchmark.
 //! - [`brain`]: what a bot does each tick (`wander` or `fight`).
 //! - [`duel`]: the lag compensation scenario's players (a strafing target, a marksman that aims at it as
 //!   the web client draws it).
@@ -20,6 +22,7 @@ pub mod bench;
 pub mod bot;
 pub mod brain;
 pub mod client;
+pub mod cluster;
 pub mod duel;
 pub mod http;
 pub mod machine;

@@ -138,6 +138,9 @@ struct View {
     nodes: Vec<NodeRecord>,
     /// When it was read; `None` before the first read.
     read_at: Option<Instant>,
+    /// Nodes this node has placed players on since, and when: their records in Redis may not count
+    /// those players yet.
+    noted: HashMap<String, Instant>,
 }
 
 /// A node's part in the cluster.
@@ -377,7 +380,25 @@ impl Cluster {
             }
         }
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
-        *lock(&self.view) = Arc::new(View { nodes, read_at: Some(Instant::now()) });
+        let mut view = lock(&self.view);
+        let now = Instant::now();
+        let mut noted = view.noted.clone();
+        noted.retain(|_, at| now.duration_since(*at) < STALE_AFTER);
+        // A node's record may be older than the seats this node placed there since: until a read is
+        // surely newer, each room and node keeps the higher count, so placement never sees a full room
+        // as empty again (and a just-opened room is not forgotten).
+        for node in nodes.iter_mut().filter(|n| noted.contains_key(&n.id)) {
+            let Some(before) = view.nodes.iter().find(|n| n.id == node.id) else { continue };
+            node.players = node.players.max(before.players);
+            for room in &before.rooms {
+                match node.rooms.iter_mut().find(|r| r.code == room.code) {
+                    Some(r) => r.players = r.players.max(room.players),
+                    None => node.rooms.push(room.clone()),
+                }
+            }
+            node.room_count = node.room_count.max(u32::try_from(node.rooms.len()).unwrap_or(u32::MAX));
+        }
+        *view = Arc::new(View { nodes, read_at: Some(now), noted });
         Ok(())
     }
 
@@ -646,6 +667,7 @@ impl Cluster {
     fn note_seat(&self, granted: &Granted) {
         let mut view = lock(&self.view);
         let view = Arc::make_mut(&mut view);
+        view.noted.insert(granted.node.clone(), Instant::now());
         let Some(node) = view.nodes.iter_mut().find(|n| n.id == granted.node) else { return };
         node.players += 1;
         if !granted.public {

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, reason = "each test file uses some of these helpers")]
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arena_protocol::{ClientMsg, ErrorCode, Input, ServerMsg, Snapshot};
@@ -126,4 +127,35 @@ pub async fn wait_for_metric(addr: SocketAddr, name: &str, want: f64) {
         assert!(Instant::now() < deadline, "{name} is {value:?}, expected {want}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A folder of its own under the system's temporary folder, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("arena-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+/// The shipped game data with a match of `length` seconds and 2 s of results.
+pub fn assets_with_match_length(length: f64) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let dir = scratch("assets");
+    std::fs::create_dir_all(dir.join("maps")).expect("maps");
+    for entry in std::fs::read_dir(repo.join("maps")).expect("maps") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.join("maps").join(path.file_name().expect("name"))).expect("copy map");
+    }
+    let tuning = std::fs::read_to_string(repo.join("tuning.toml")).expect("tuning");
+    let tuning = tuning
+        .lines()
+        .map(|line| match line.split_once(" = ") {
+            Some(("length", _)) => format!("length = {length:.1}"),
+            Some(("results", _)) => "results = 2.0".to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("tuning.toml"), tuning).expect("tuning");
+    dir
 }
