@@ -70,7 +70,10 @@ export function shortMatchAssets({ matchSeconds, resultsSeconds }) {
   return dir;
 }
 
-/** Starts the server with extra flags; resolves to { url, stop }. */
+/**
+ * Starts the server with extra flags; resolves to { url, stop, kill, exited }: `stop` asks it to shut down
+ * (SIGTERM), `kill(signal)` sends any signal (SIGKILL for a node that dies), `exited` settles when it is gone.
+ */
 export async function startServer(args = []) {
   // Replays stay out of the checkout unless a test asks for them.
   const replays = args.includes("--replays") ? [] : ["--replays", "off"];
@@ -90,11 +93,19 @@ export async function startServer(args = []) {
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
   });
   lines.on("line", () => {});
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
   return {
     url,
     stop: () => {
       child.kill("SIGTERM");
     },
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    exited,
   };
 }
 

@@ -1,10 +1,13 @@
 // One game session: the connection, the fixed-rate input loop with prediction, snapshot interpolation
-// for everything else, and the per-frame render. Exposes its state through `debugState()` for tests.
+// for everything else, and the per-frame render. In a cluster the session follows its room from node to
+// node: a hand-off, a draining node left for another, a dead node given up on. Exposes its state through
+// `debugState()` for tests.
 import { ChatBox } from "./chat";
 import { Controls } from "./input";
 import { SnapshotBuffer } from "./interpolation";
 import { MAX_INPUTS_PER_MESSAGE } from "./limits";
 import { Connection, wsUrl } from "./net";
+import { NodeDirectory, pickNode, sameSocket } from "./nodes";
 import { Predictor } from "./prediction";
 import {
   FIRE,
@@ -19,7 +22,7 @@ import {
 import { colorFor, type EffectView, FOLLOW_ZOOM, type HitMarker, type ProjectileView, Renderer, type ShipView } from "./render";
 import type { Sound } from "./sound";
 import { flightTicks, shotStep } from "./sim";
-import { el, formatClock, pushKillfeed, rankScores, renderScores, setText, show, toast } from "./ui";
+import { el, formatClock, notice, pushKillfeed, rankScores, renderScores, setText, show, toast } from "./ui";
 import { replayHash } from "./viewer";
 
 export type Entry = { kind: "quick" } | { kind: "create" } | { kind: "join"; code: string } | { kind: "watch"; code: string };
@@ -57,6 +60,18 @@ const HIT_MARKER_MS = 300;
 
 /** Most render samples kept for measuring interpolation error. */
 const ERROR_SAMPLES = 4000;
+
+/**
+ * Hand-offs in a row without a room: a node hands off to the one holding the seat, which seats the
+ * ticket itself, so more than one means nodes disagree; a few are followed, not a loop.
+ */
+const MAX_HANDOFFS = 3;
+
+/** The least time between two asks whether a lost node is still listed (one per reconnect attempt would be two a second). */
+const NODE_CHECK_MS = 1000;
+
+/** What the player is told when the node their match was on is gone for good. */
+const NODE_GONE = "The server your match was on went away. Quick play finds you a new game.";
 
 export class Game {
   private readonly conn: Connection;
@@ -110,10 +125,19 @@ export class Game {
   private seenShots = new Set<number>();
   /** One's own health in the last snapshot, to hear a pickup. */
   private lastHealth: number | null = null;
+  /** The cluster's nodes, for leaving a draining or dead one. */
+  private readonly nodes = new NodeDirectory();
+  /** Hand-offs followed since the last room joined. */
+  private handoffs = 0;
+  /** A hand-off's ticket is on its way in the hello: the node places us itself (no request after the welcome). */
+  private ticketSent = false;
+  /** When the lost node may next be looked up, and whether a look-up is under way. */
+  private nodeCheckAt = 0;
+  private nodeChecking = false;
 
   constructor(
     private readonly name: string,
-    private readonly entry: Entry,
+    private entry: Entry,
     private readonly controls: Controls,
     private readonly renderer: Renderer,
     private readonly sound: Sound,
@@ -146,6 +170,7 @@ export class Game {
     this.stopped = true;
     clearInterval(this.pingTimer);
     this.chat.dispose();
+    this.nodes.stop();
     window.removeEventListener("keydown", this.keys);
     show("spectate", false);
     this.conn.close();
@@ -158,9 +183,74 @@ export class Game {
     if (retry) {
       this.reconnecting = true;
       show("reconnecting", true);
+      // The page's own node serves this page: while it is up there is no one else to ask.
+      if (!sameSocket(this.conn.url, wsUrl())) void this.checkNodeGone();
+    } else if (reason === "shutting_down") {
+      void this.leaveDrainingNode();
     } else {
-      this.stop(reason === "shutting_down" ? "The server shut down." : `Disconnected: ${reason}`);
+      this.stop(`Disconnected: ${reason}`);
     }
+  }
+
+  /** Follows a hand-off: the room is on another node, which holds a seat for our ticket. */
+  private followHandoff(url: string, ticket: string): void {
+    this.handoffs += 1;
+    if (this.handoffs > MAX_HANDOFFS) return this.stop("The servers kept sending us elsewhere; try again.");
+    this.ticketSent = true;
+    this.conn.moveTo(url, ticket);
+  }
+
+  /**
+   * The node closed with shutting_down. In a cluster it is draining: quick play on the least loaded other
+   * node, as the page's node lists them now, or (when the page's node is the one going) as it last did.
+   * A single server lists none: the session ends as before.
+   */
+  private async leaveDrainingNode(): Promise<void> {
+    const leaving = this.conn.url;
+    const next = pickNode(await this.nodes.current(), leaving);
+    if (this.stopped) return;
+    if (!next) return this.stop("The server shut down.");
+    const text = "This server is restarting; moving you to another one";
+    notice(text);
+    this.chat.system(text);
+    this.forgetRoom();
+    this.entry = { kind: "quick" };
+    this.conn.moveTo(next.ws_url, null);
+  }
+
+  /**
+   * A reconnect to another node than the page's failed: when the page's node no longer lists it, it is
+   * gone (its seats with it), and waiting out the grace period would only keep the player staring at
+   * "reconnecting". Asked at most once per NODE_CHECK_MS; a node just killed stays listed for a few
+   * seconds, so the first asks say it is there.
+   */
+  private async checkNodeGone(): Promise<void> {
+    if (this.nodeChecking || performance.now() < this.nodeCheckAt) return;
+    this.nodeChecking = true;
+    const lost = this.conn.url;
+    const listed = await this.nodes.listed(lost);
+    this.nodeChecking = false;
+    this.nodeCheckAt = performance.now() + NODE_CHECK_MS;
+    const stillLost = this.reconnecting && !this.conn.connected && this.conn.url === lost;
+    if (listed === false && stillLost) this.stop(NODE_GONE);
+  }
+
+  /** Forgets the room this session was in (it is on a node being left): nothing of it is drawn or sent. */
+  private forgetRoom(): void {
+    this.joined = null;
+    this.spectating = false;
+    this.following = null;
+    this.predictor = null;
+    this.buffer = null;
+    this.decoder = null;
+    this.scores = [];
+    this.shots = [];
+    this.outgoing = [];
+    this.reconnecting = false;
+    show("reconnecting", false);
+    show("spectate", false);
+    show("scoreboard", false);
+    history.replaceState(null, "", location.pathname);
   }
 
   private onMessage(msg: ServerMsg): void {
@@ -169,6 +259,11 @@ export class Game {
         this.welcome = msg;
         // Inputs gathered on a lost connection are not sent on the new one: the server has moved on.
         this.outgoing = [];
+        if (this.ticketSent) {
+          // The ticket's seat is taken with the hello: joined follows (or bad_ticket).
+          this.ticketSent = false;
+          return;
+        }
         if (this.reconnecting) {
           this.reconnecting = false;
           show("reconnecting", false);
@@ -213,6 +308,13 @@ export class Game {
         this.ping = performance.now() - msg.client_time;
         return;
       case "error":
+        // The close that follows says it again; onDropped decides where to go.
+        if (msg.code === "shutting_down") return;
+        if (msg.code === "bad_ticket" && this.entry.kind === "quick") {
+          // The seat we were handed off to was given up: any room will do, found from this node.
+          this.conn.send({ t: "quick_play" });
+          return;
+        }
         if (msg.code === "room_full" && this.asked?.t === "join_room") {
           // A full room is watched instead, until a seat frees (Join in the HUD tries again). Only a
           // refused seat falls back to watching: a refused watch (no spectator place) ends here.
@@ -232,6 +334,13 @@ export class Game {
       case "chat":
         this.chat.heard(msg);
         return;
+      case "handoff":
+        this.followHandoff(msg.url, msg.ticket);
+        return;
+      case "notice":
+        notice(msg.text);
+        this.chat.system(`Notice: ${msg.text}`);
+        return;
       case "replay":
         // Offered with the final scores (and under Tab until the next match ends).
         this.replay = msg.id;
@@ -245,6 +354,8 @@ export class Game {
     const w = this.welcome;
     if (!w) return;
     this.joined = j;
+    this.handoffs = 0;
+    this.nodes.watch();
     this.spectating = j.spectating === true;
     if (!this.spectating) this.following = null;
     show("spectate", this.spectating);
@@ -578,6 +689,8 @@ export class Game {
     return {
       screen: "game" as const,
       connected: this.conn.connected,
+      /** The game socket this session speaks to: the page's node's, or the one it was handed off to. */
+      server: this.conn.url,
       reconnecting: this.reconnecting,
       playerId: w?.player_id ?? null,
       room: this.joined?.room ?? null,

@@ -3,7 +3,7 @@
 // test/limits.test.ts checks every constant here against that file, so a change on either side fails a test.
 
 /** The protocol version this client speaks (the hello's `version`). */
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 12;
 /** The most inputs one `inputs` message may carry (the server's `input_batch` is never more). */
 export const MAX_INPUTS_PER_MESSAGE = 4;
 /** The longest chat line, in characters after the server cleans it. */
@@ -49,6 +49,7 @@ export const RECOVERABLE_ERRORS = [
   "room_closed",
   "bad_chat",
   "slow_down",
+  "bad_ticket",
 ] as const;
 
 /** The fatal codes after which reconnecting with the token may help: the link stalled or went quiet. */

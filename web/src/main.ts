@@ -1,5 +1,6 @@
 // Entry point: the landing screen (name, quick play, private rooms, join by code, public room list),
-// invite links (`/#CODE` joins that room directly), the replays list (`/#replays`) and viewer
+// invite links (`/#CODE` joins that room directly; in a cluster from any node's address, which hands the
+// player off to the room's node), the replays list (`/#replays`) and viewer
 // (`/#replay/ID@t=SECONDS`), and the debug hook `window.__arena` for tests.
 import { type Entry, Game } from "./game";
 import { Controls } from "./input";

@@ -177,7 +177,40 @@ export interface ChatLine {
   server_time: number;
 }
 
-export type ServerMsg = Welcome | Joined | { t: "left" } | SnapshotFrame | Events | Pong | ServerError | ReplaySaved | ChatLine;
+/**
+ * The room asked for is on another node of the cluster, which holds a seat (or a spectator's place) for
+ * one `ticket`: close this socket, open one to `url` and say hello with the ticket and the same name.
+ */
+export interface Handoff {
+  t: "handoff";
+  /** The node's game WebSocket (ws:// or wss://, ending in /ws). */
+  url: string;
+  /** One-time, good for a few seconds (32 hex digits). */
+  ticket: string;
+  room: string;
+  /** The node's id, for messages. */
+  node: string;
+}
+
+/** An operators' announcement to every player. Its text is theirs: show it as text only. */
+export interface Notice {
+  t: "notice";
+  text: string;
+  server_time: number;
+}
+
+export type ServerMsg =
+  | Welcome
+  | Joined
+  | { t: "left" }
+  | SnapshotFrame
+  | Events
+  | Pong
+  | ServerError
+  | ReplaySaved
+  | ChatLine
+  | Handoff
+  | Notice;
 
 export interface Input {
   seq: number;
@@ -189,7 +222,8 @@ export interface Input {
 }
 
 export type ClientMsg =
-  | { t: "hello"; version: number; name: string; reconnect_token: string | null }
+  /** `ticket` only right after a hand-off (left out otherwise, as the server writes it). */
+  | { t: "hello"; version: number; name: string; reconnect_token: string | null; ticket?: string }
   | { t: "quick_play" }
   | { t: "create_room" }
   | { t: "join_room"; code: string }
@@ -242,6 +276,16 @@ export function decodeServer(bytes: Uint8Array | ArrayBuffer): ServerMsg {
       return raw as unknown as ServerMsg;
     case "replay":
       if (typeof raw.id !== "string") throw new ProtocolError("replay: expected an id");
+      return raw as unknown as ServerMsg;
+    case "handoff":
+      // The socket the client opens next: only a WebSocket address, never a page's or a script's.
+      if (typeof raw.url !== "string" || !/^wss?:\/\//i.test(raw.url) || typeof raw.ticket !== "string") {
+        throw new ProtocolError("handoff: expected a ws(s):// url and a ticket");
+      }
+      if (typeof raw.room !== "string" || typeof raw.node !== "string") throw new ProtocolError("handoff: expected room and node");
+      return raw as unknown as ServerMsg;
+    case "notice":
+      if (typeof raw.text !== "string") throw new ProtocolError("notice: expected a text");
       return raw as unknown as ServerMsg;
     case "chat":
       if (typeof raw.from !== "number" || typeof raw.name !== "string" || typeof raw.text !== "string") {

@@ -23,6 +23,18 @@ export function toast(text: string): void {
   toastTimer = setTimeout(() => show("toast", false), 2500);
 }
 
+/** How long a notice stays up, ms: long enough to read a couple of lines mid-match. */
+export const NOTICE_MS = 8000;
+
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+/** A prominent banner for an announcement (the operators', or the client's own about the server). Text only, never markup. */
+export function notice(text: string): void {
+  setText("notice", text);
+  show("notice", true);
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => show("notice", false), NOTICE_MS);
+}
+
 export interface RoomListing {
   code: string;
   players: number;

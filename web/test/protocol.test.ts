@@ -109,6 +109,8 @@ const SERVER_MESSAGES: Record<string, ServerMsg> = {
   chat: { t: "chat", from: 3, name: "Grace", text: "gg, one more?", server_time: 1520.5 },
   chat_whisper: { t: "chat", from: 3, name: "Grace", text: "left side", to: 9, server_time: 1521 },
   error: { t: "error", code: "room_full", message: "room KQZTR is full (16 of 16)" },
+  handoff: { t: "handoff", url: "ws://10.0.0.2:8080/ws", ticket: "ffeeddccbbaa99887766554433221100", room: "KQZTR", node: "eu-2" },
+  notice: { t: "notice", text: "Restarting eu-1 in 5 minutes", server_time: 1530 },
   // The keyframe: every value is the field itself (aim the short way round from 0).
   snapshot: {
     t: "snapshot",
@@ -337,6 +339,11 @@ test("garbage is a protocol error, not a crash", () => {
   assert.throws(() => decodeServer(encode({ t: "snapshot", tick: 1, base: 0, ships: [[1, 3, 5]], projectiles: [], scores: [] })), /bit 1/);
   assert.throws(() => decodeServer(encode({ t: "teleport" })), /unknown message type/);
   assert.throws(() => decodeServer(encode([1, 2, 3])), /not a message map/);
+  // A hand-off names the socket the client opens next: nothing but a WebSocket address.
+  const handoff = { t: "handoff", ticket: "ffeeddccbbaa99887766554433221100", room: "KQZTR", node: "eu-2" };
+  assert.throws(() => decodeServer(encode({ ...handoff, url: "javascript:alert(1)" })), /ws\(s\):\/\/ url/);
+  assert.throws(() => decodeServer(encode({ ...handoff, url: "https://10.0.0.2/ws" })), /ws\(s\):\/\/ url/);
+  assert.throws(() => decodeServer(encode({ t: "notice", server_time: 1 })), /notice: expected a text/);
 });
 
 // ---- Client messages: encodeClient ----
@@ -349,6 +356,7 @@ test("garbage is a protocol error, not a crash", () => {
 const CLIENT_MESSAGES: Record<string, ClientMsg> = {
   hello: { t: "hello", version: PROTOCOL_VERSION, name: "Ada", reconnect_token: null },
   hello_reconnect: { t: "hello", version: PROTOCOL_VERSION, name: "Ada", reconnect_token: "00112233445566778899aabbccddeeff" },
+  hello_ticket: { t: "hello", version: PROTOCOL_VERSION, name: "Ada", reconnect_token: null, ticket: "ffeeddccbbaa99887766554433221100" },
   quick_play: { t: "quick_play" },
   create_room: { t: "create_room" },
   join_room: { t: "join_room", code: "KQZTR" },
