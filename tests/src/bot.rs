@@ -70,6 +70,8 @@ pub struct BotReport {
     /// In a cluster, the hand-off it followed to another node (none when its room was on the node it
     /// reached first).
     pub handoff: Option<crate::client::HandoffTaken>,
+    /// From connecting to `joined` (following a hand-off, when there was one).
+    pub join_time: Option<Duration>,
     /// Snapshots received.
     pub snapshots: u64,
     /// Arrival time and tick of the first and the last snapshot.
@@ -183,6 +185,7 @@ pub async fn run(config: BotConfig) -> BotReport {
         Some(code) => ClientMsg::JoinRoom { code: code.clone() },
         None => ClientMsg::QuickPlay,
     };
+    let asked = Instant::now();
     let (mut client, welcome, joined) =
         match Client::join_with(&config.url, &config.name, &request, config.link).await {
             Ok(joined) => joined,
@@ -194,6 +197,7 @@ pub async fn run(config: BotConfig) -> BotReport {
     report.connected = true;
     report.room = Some(joined.room.clone());
     report.handoff = client.handoff.clone();
+    report.join_time = Some(asked.elapsed());
     let (in0, out0) = (client.bytes_in, client.bytes_out);
     if let Err(err) = play(&mut client, &config, &welcome, &joined, &mut report).await {
         report.error = Some(err.to_string());

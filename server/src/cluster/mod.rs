@@ -627,6 +627,7 @@ impl Cluster {
 
     /// Asks `node` for a seat and waits (bounded) for the answer.
     async fn request(&self, node: &str, want: Want) -> Result<Granted, PlaceError> {
+        let asked = Instant::now();
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(id, tx);
@@ -652,6 +653,7 @@ impl Cluster {
         }
         .await;
         lock(&self.pending).remove(&id);
+        debug!(%node, ok = result.is_ok(), took_ms = asked.elapsed().as_secs_f64() * 1000.0, "seat request answered");
         match &result {
             Ok(granted) => {
                 self.ctx.metrics.handoffs_out.increment(1);

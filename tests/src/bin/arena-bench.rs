@@ -89,6 +89,13 @@ struct Args {
     #[arg(long, conflicts_with_all = ["server_cpus", "bot_cpus"])]
     no_pin: bool,
 
+    /// Cluster mode: start a redis-server and this many nodes (2 to 8) joined to it, on the server's
+    /// CPUs, and send every bot through the first node. Measures correctness and hand-off cost (how
+    /// long from asking for a room to playing in it on another node, and how players spread over the
+    /// nodes), not capacity. Rooms default to 2 per node, the hold to 20 s.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..=8))]
+    nodes: Option<u16>,
+
     /// Print exactly one JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -233,6 +240,33 @@ fn main() -> anyhow::Result<()> {
     if let Some(cpus) = &pinning.server {
         cpus.pin_this_thread().with_context(|| format!("pin to CPUs {cpus}"))?;
     }
+    if let Some(nodes) = args.nodes {
+        let rooms = args.rooms.unwrap_or(2 * usize::from(nodes));
+        let hold = args.duration.unwrap_or(Duration::from_secs(20));
+        let redis = arena_tests::cluster::RedisServer::start().context("start redis-server")?;
+        let cluster = (1..=nodes)
+            .map(|i| {
+                let (bin, server_args) = server_command(&args, rooms);
+                let url = redis.url();
+                let mut all = vec!["--redis", url.as_str(), "--node-id"];
+                let id = format!("n{i}");
+                all.push(&id);
+                all.extend(server_args.iter().map(String::as_str));
+                ServerProcess::start_with(&bin, &all).with_context(|| format!("start node {id}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let bot_cpus = pinning.bots.clone().unwrap_or_else(|| allowed.clone());
+        bot_cpus.pin_this_thread().with_context(|| format!("pin to CPUs {bot_cpus}"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(bot_cpus.len().max(1))
+            .enable_all()
+            .build()
+            .context("start the bots' runtime")?;
+        let result = runtime.block_on(cluster_bench(&args, &cluster, &machine, rooms, hold));
+        drop(cluster);
+        drop(redis);
+        return result;
+    }
     let (rooms, hold) = args.preset.defaults(args.step_rooms);
     let (rooms, hold) = (args.rooms.unwrap_or(rooms), args.duration.unwrap_or(hold));
     let server = start_server(&args, rooms)?;
@@ -246,26 +280,164 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(bench(args, server, machine, rooms, hold))
 }
 
-fn start_server(args: &Args, rooms: usize) -> anyhow::Result<ServerProcess> {
-    let max_rooms = (args.max_rooms.max(rooms) * 2).to_string();
+/// The server binary and its flags for `rooms` rooms.
+fn server_command(args: &Args, rooms: usize) -> (PathBuf, Vec<String>) {
     let server_bin = args.server_bin.clone().unwrap_or_else(arena_tests::server::server_binary);
-    let (tick_rate, snapshot_rate, room_size) =
-        (args.tick_rate.to_string(), args.snapshot_rate.to_string(), args.room_size.to_string());
-    let mut server_args = vec![
+    let mut server_args: Vec<String> = [
         "--tick-rate",
-        &tick_rate,
+        &args.tick_rate.to_string(),
         "--snapshot-rate",
-        &snapshot_rate,
+        &args.snapshot_rate.to_string(),
         "--room-capacity",
-        &room_size,
+        &args.room_size.to_string(),
         "--max-rooms",
-        &max_rooms,
+        &(args.max_rooms.max(rooms) * 2).to_string(),
         "--empty-room-grace",
         "1h",
-    ];
-    server_args.extend(args.server_args.iter().map(String::as_str));
-    ServerProcess::start_with(&server_bin, &server_args)
+    ]
+    .map(String::from)
+    .to_vec();
+    server_args.extend(args.server_args.iter().cloned());
+    (server_bin, server_args)
+}
+
+fn start_server(args: &Args, rooms: usize) -> anyhow::Result<ServerProcess> {
+    let (bin, server_args) = server_command(args, rooms);
+    let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
+    ServerProcess::start_with(&bin, &server_args)
         .context("start arena-server (build it with `cargo build --release -p arena-server`)")
+}
+
+/// What `--nodes` measures.
+#[derive(Debug, serde::Serialize)]
+struct ClusterResult {
+    nodes: usize,
+    bots: usize,
+    connected: usize,
+    bot_errors: usize,
+    handed_off: usize,
+    /// From asking for a room to `joined` on another node, ms.
+    handoff_ms: Quantiles,
+    /// From connecting to `joined`, for bots whose room was on the entry node, ms.
+    direct_join_ms: Quantiles,
+    /// Players and rooms per node, as `GET /api/nodes` said during the hold.
+    per_node: Vec<(String, u64, u64)>,
+    /// Snapshots per second per bot over the hold: the lowest.
+    snapshots_per_s_min: f64,
+    machine: String,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct Quantiles {
+    count: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Quantiles {
+    fn of(mut ms: Vec<f64>) -> Self {
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+        Self { count: ms.len(), p50: at(0.5), p99: at(0.99), max: ms.last().copied().unwrap_or(0.0) }
+    }
+}
+
+/// Bots through the first node of a cluster: hand-off latency and the spread over the nodes.
+async fn cluster_bench(
+    args: &Args,
+    cluster: &[ServerProcess],
+    machine: &Machine,
+    rooms: usize,
+    hold: Duration,
+) -> anyhow::Result<()> {
+    let entry = &cluster[0];
+    if !args.json {
+        eprintln!("arena-bench cluster of {} nodes: {machine}", cluster.len());
+    }
+    // Every node sees every other before the bots come.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = arena_tests::http::get(entry.addr, "/api/nodes").await?.body;
+        let seen: Vec<serde_json::Value> = serde_json::from_str(&body)?;
+        if seen.len() == cluster.len() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the first node sees {} of {} nodes after 10 s", seen.len(), cluster.len());
+        }
+        sleep(Duration::from_millis(200)).await;
+    }
+    let mut load = Load { tasks: Vec::new(), window: Arc::new(AtomicBool::new(false)), players: 0 };
+    let play_for = Duration::from_secs(5) + Duration::from_millis(40 * rooms as u64) + hold;
+    load.add(&entry.ws_url(), rooms, args.room_size, args.behavior, play_for).await;
+    sleep(Duration::from_secs(3)).await;
+    let body = arena_tests::http::get(cluster[cluster.len() - 1].addr, "/api/nodes").await?.body;
+    let seen: Vec<serde_json::Value> = serde_json::from_str(&body)?;
+    let per_node = seen
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str().unwrap_or_default().to_owned();
+            (id, n["players"].as_u64().unwrap_or(0), n["rooms"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(load.players);
+    for task in load.tasks {
+        reports.extend(task.await.context("a bot task panicked")?);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let result = ClusterResult {
+        nodes: cluster.len(),
+        bots: reports.len(),
+        connected: reports.iter().filter(|r| r.connected).count(),
+        bot_errors: reports.iter().filter(|r| r.error.is_some()).count(),
+        handed_off: reports.iter().filter(|r| r.handoff.is_some()).count(),
+        handoff_ms: Quantiles::of(
+            reports.iter().filter_map(|r| r.handoff.as_ref()).map(|h| ms(h.took)).collect(),
+        ),
+        direct_join_ms: Quantiles::of(
+            reports.iter().filter(|r| r.handoff.is_none()).filter_map(|r| r.join_time).map(ms).collect(),
+        ),
+        per_node,
+        snapshots_per_s_min: reports
+            .iter()
+            .filter_map(BotReport::snapshots_per_sec)
+            .fold(f64::INFINITY, f64::min),
+        machine: machine.to_string(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        println!("cluster: {} nodes, {} bots through node {}", result.nodes, result.bots, "n1");
+        println!("  connected {} of {}, {} with errors", result.connected, result.bots, result.bot_errors);
+        let (h, d) = (&result.handoff_ms, &result.direct_join_ms);
+        println!(
+            "  handed off: {} ({:.0}%)",
+            result.handed_off,
+            100.0 * result.handed_off as f64 / result.bots.max(1) as f64
+        );
+        println!(
+            "  hand-off, ask to joined on the other node: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            h.p50, h.p99, h.max
+        );
+        println!(
+            "  join on the entry node (for comparison): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            d.p50, d.p99, d.max
+        );
+        for (id, players, rooms) in &result.per_node {
+            println!("  node {id}: {players} players in {rooms} rooms");
+        }
+        println!("  snapshots/s per bot, lowest: {:.2}", result.snapshots_per_s_min);
+        println!("  machine: {}", result.machine);
+    }
+    if result.bot_errors > 0 || result.connected < result.bots {
+        eprintln!(
+            "FAILED: {} bot errors, {} of {} connected",
+            result.bot_errors, result.connected, result.bots
+        );
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// What the server and this process did over one measured window.
