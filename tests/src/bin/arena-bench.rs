@@ -408,7 +408,7 @@ async fn cluster_bench(
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
     } else {
-        println!("cluster: {} nodes, {} bots through node {}", result.nodes, result.bots, "n1");
+        println!("cluster: {} nodes, {} bots through node n1", result.nodes, result.bots);
         println!("  connected {} of {}, {} with errors", result.connected, result.bots, result.bot_errors);
         let (h, d) = (&result.handoff_ms, &result.direct_join_ms);
         println!(
