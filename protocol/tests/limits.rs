@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use arena_protocol::{
-    CHAT_BURST, CHAT_REFUSALS_BEFORE_FLOODING, CHAT_WINDOW_SECS, ErrorCode, MAX_CHAT_CHARS,
-    MAX_CLIENT_MESSAGE_BYTES, MAX_INPUTS_PER_MESSAGE, MAX_NAME_CHARS, POSITION_SCALE, PROTOCOL_VERSION,
-    ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
+    CHAT_BURST, CHAT_REFUSALS_BEFORE_FLOODING, CHAT_WINDOW_SECS, ErrorCode, HANDOFF_TICKET_SECS,
+    MAX_CHAT_CHARS, MAX_CLIENT_MESSAGE_BYTES, MAX_INPUTS_PER_MESSAGE, MAX_NAME_CHARS, MAX_NOTICE_CHARS,
+    POSITION_SCALE, PROTOCOL_VERSION, ROOM_CODE_ALPHABET, ROOM_CODE_LEN,
 };
 use serde_json::json;
 
@@ -27,6 +27,8 @@ fn limits() -> serde_json::Value {
         "chat_window_secs": CHAT_WINDOW_SECS,
         "chat_refusals_before_flooding": CHAT_REFUSALS_BEFORE_FLOODING,
         "position_scale": POSITION_SCALE,
+        "handoff_ticket_secs": HANDOFF_TICKET_SECS,
+        "max_notice_chars": MAX_NOTICE_CHARS,
         "fatal_errors": fatal,
         "recoverable_errors": recoverable,
         "reconnect_after": ErrorCode::ALL
