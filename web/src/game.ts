@@ -134,6 +134,8 @@ export class Game {
   /** When the lost node may next be looked up, and whether a look-up is under way. */
   private nodeCheckAt = 0;
   private nodeChecking = false;
+  /** Moving off a draining node: until the next node's welcome, a drop means it would not take us. */
+  private relocating = false;
 
   constructor(
     private readonly name: string,
@@ -187,6 +189,8 @@ export class Game {
       if (!sameSocket(this.conn.url, wsUrl())) void this.checkNodeGone();
     } else if (reason === "shutting_down") {
       void this.leaveDrainingNode();
+    } else if (this.relocating) {
+      this.stop("The server shut down, and moving you to another one failed. Try Quick play in a moment.");
     } else {
       this.stop(`Disconnected: ${reason}`);
     }
@@ -215,6 +219,7 @@ export class Game {
     this.chat.system(text);
     this.forgetRoom();
     this.entry = { kind: "quick" };
+    this.relocating = true;
     this.conn.moveTo(next.ws_url, null);
   }
 
@@ -257,6 +262,7 @@ export class Game {
     switch (msg.t) {
       case "welcome":
         this.welcome = msg;
+        this.relocating = false;
         // Inputs gathered on a lost connection are not sent on the new one: the server has moved on.
         this.outgoing = [];
         if (this.ticketSent) {
