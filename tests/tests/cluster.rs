@@ -174,6 +174,24 @@ async fn rooms_are_joined_and_watched_by_code_through_a_node_that_does_not_hold_
     let refused = again.expect(|_| None::<()>).await;
     assert!(matches!(refused, Err(ClientError::Server { code: ErrorCode::BadTicket, .. })), "{refused:?}");
 
+    // B's reconnect token works where its seat is: on the node it was handed to.
+    // (Until the owner has seen the old connection end, the seat is not held yet and a hello with the
+    // token starts a new player: the client tries again.)
+    b.close().await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (mut b, resumed) = loop {
+        let mut again = Client::connect(&url).await.expect("reconnect to the owner");
+        let w = again.hello_with_token("B", Some(welcome.reconnect_token.clone())).await.expect("welcome");
+        if w.resumed || Instant::now() > deadline {
+            break (again, w);
+        }
+        again.close().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(resumed.resumed && resumed.player_id == welcome.player_id, "{resumed:?}");
+    let back = b.expect(|m| if let ServerMsg::Joined(j) = m { Some(j) } else { None }).await.expect("joined");
+    assert_eq!(back.room, room.room);
+
     // The room is full now: through node 3 that is the owner's answer.
     let (_, answer) = ask(&cluster[2], "C", ClientMsg::JoinRoom { code: room.room.clone() }).await;
     assert!(matches!(answer, ServerMsg::Error { code: ErrorCode::RoomFull, .. }), "{answer:?}");
