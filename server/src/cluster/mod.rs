@@ -278,32 +278,30 @@ impl Cluster {
     }
 
     async fn call<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, redis::RedisError> {
-        let started = Instant::now();
         let mut conn = self.redis.clone();
-        let result = match tokio::time::timeout(REDIS_TIMEOUT, cmd.query_async(&mut conn)).await {
-            Ok(result) => result,
-            Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "Redis did not answer in time",
-            ))),
-        };
-        self.ctx.metrics.redis_round_trip.record(started.elapsed().as_secs_f64());
-        result
+        self.timed(cmd.query_async(&mut conn)).await
     }
 
     async fn call_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, redis::RedisError> {
-        let started = Instant::now();
         let mut conn = self.redis.clone();
-        let result = match tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async(&mut conn)).await {
-            Ok(result) => result,
-            Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+        self.timed(pipe.query_async(&mut conn)).await
+    }
+
+    /// A Redis call within [`REDIS_TIMEOUT`], its round trip recorded.
+    async fn timed<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, redis::RedisError>>,
+    ) -> Result<T, redis::RedisError> {
+        let started = Instant::now();
+        let result = tokio::time::timeout(REDIS_TIMEOUT, call).await.unwrap_or_else(|_| {
+            Err(redis::RedisError::from(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "Redis did not answer in time",
-            ))),
-        };
+            )))
+        });
         self.ctx.metrics.redis_round_trip.record(started.elapsed().as_secs_f64());
         result
     }

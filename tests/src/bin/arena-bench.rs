@@ -255,13 +255,7 @@ fn main() -> anyhow::Result<()> {
                 ServerProcess::start_with(&bin, &all).with_context(|| format!("start node {id}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let bot_cpus = pinning.bots.clone().unwrap_or_else(|| allowed.clone());
-        bot_cpus.pin_this_thread().with_context(|| format!("pin to CPUs {bot_cpus}"))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(bot_cpus.len().max(1))
-            .enable_all()
-            .build()
-            .context("start the bots' runtime")?;
+        let runtime = bots_runtime(pinning.bots.clone().unwrap_or_else(|| allowed.clone()))?;
         let result = runtime.block_on(cluster_bench(&args, &cluster, &machine, rooms, hold));
         drop(cluster);
         drop(redis);
@@ -270,14 +264,19 @@ fn main() -> anyhow::Result<()> {
     let (rooms, hold) = args.preset.defaults(args.step_rooms);
     let (rooms, hold) = (args.rooms.unwrap_or(rooms), args.duration.unwrap_or(hold));
     let server = start_server(&args, rooms)?;
-    let bot_cpus = pinning.bots.clone().unwrap_or_else(|| allowed.clone());
+    let runtime = bots_runtime(pinning.bots.clone().unwrap_or_else(|| allowed.clone()))?;
+    runtime.block_on(bench(args, server, machine, rooms, hold))
+}
+
+/// Pins this thread to the bots' CPUs and starts the bots' runtime there (a worker per CPU; its
+/// threads inherit the pinning).
+fn bots_runtime(bot_cpus: CpuList) -> anyhow::Result<tokio::runtime::Runtime> {
     bot_cpus.pin_this_thread().with_context(|| format!("pin to CPUs {bot_cpus}"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(bot_cpus.len().max(1))
         .enable_all()
         .build()
-        .context("start the bots' runtime")?;
-    runtime.block_on(bench(args, server, machine, rooms, hold))
+        .context("start the bots' runtime")
 }
 
 /// The server binary and its flags for `rooms` rooms.
