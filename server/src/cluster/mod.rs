@@ -841,3 +841,40 @@ impl LobbyHooks for Cluster {
         self.poke.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(public_url: Option<&str>) -> ClusterConfig {
+        ClusterConfig {
+            redis_url: "redis://127.0.0.1".into(),
+            node_id: "eu-1".into(),
+            public_url: public_url.map(Into::into),
+            drain_timeout: Duration::from_secs(180),
+        }
+    }
+
+    #[test]
+    fn the_public_url_is_the_flag_or_the_listening_address() {
+        let local: SocketAddr = "127.0.0.1:8081".parse().expect("addr");
+        assert_eq!(public_url(&config(None), local, false), "http://127.0.0.1:8081");
+        assert_eq!(public_url(&config(None), local, true), "https://127.0.0.1:8081");
+        let given = config(Some("https://eu-1.example.com"));
+        assert_eq!(public_url(&given, local, false), "https://eu-1.example.com");
+        // Every interface: a LAN address (or loopback on a machine with none), never 0.0.0.0.
+        let any: SocketAddr = "0.0.0.0:8081".parse().expect("addr");
+        let derived = public_url(&config(None), any, false);
+        assert!(derived.starts_with("http://") && derived.ends_with(":8081") && !derived.contains("0.0.0.0"));
+    }
+
+    #[test]
+    fn refusals_become_the_players_errors() {
+        let refused = Refused { code: ErrorCode::RoomFull, message: "room KQZTR is full".into() };
+        assert_eq!(
+            PlaceError::from(refused),
+            PlaceError { code: ErrorCode::RoomFull, message: "room KQZTR is full".into() }
+        );
+        assert_eq!(PlaceError::from(LobbyError::Draining).code, ErrorCode::ServerFull);
+    }
+}
