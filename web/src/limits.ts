@@ -13,6 +13,10 @@ export const CHAT_BURST = 5;
 export const CHAT_WINDOW_SECS = 10;
 /** ...and after this many refusals in a row, the next line over the limit is `flooding`. */
 export const CHAT_REFUSALS_BEFORE_FLOODING = 5;
+/** How long a hand-off's ticket holds its seat, seconds: the client follows a hand-off at once. */
+export const HANDOFF_TICKET_SECS = 15;
+/** The longest operators' notice, in characters (the banner wraps; it is never cut). */
+export const MAX_NOTICE_CHARS = 500;
 /** The longest display name, in characters (Unicode scalar values) after trimming. */
 export const MAX_NAME_CHARS = 24;
 /** Room codes have this many letters... */

@@ -10,11 +10,13 @@ import {
   CHAT_REFUSALS_BEFORE_FLOODING,
   CHAT_WINDOW_SECS,
   FATAL_ERRORS,
+  HANDOFF_TICKET_SECS,
   MAX_CHAT_CHARS,
   isRoomCode,
   MAX_CLIENT_MESSAGE_BYTES,
   MAX_INPUTS_PER_MESSAGE,
   MAX_NAME_CHARS,
+  MAX_NOTICE_CHARS,
   POSITION_SCALE,
   PROTOCOL_VERSION,
   RECONNECT_AFTER,
@@ -36,6 +38,8 @@ interface Limits {
   chat_burst: number;
   chat_window_secs: number;
   chat_refusals_before_flooding: number;
+  handoff_ticket_secs: number;
+  max_notice_chars: number;
   position_scale: number;
   fatal_errors: string[];
   recoverable_errors: string[];
@@ -58,6 +62,8 @@ test("every shared constant is the server's", () => {
       chat_burst: CHAT_BURST,
       chat_window_secs: CHAT_WINDOW_SECS,
       chat_refusals_before_flooding: CHAT_REFUSALS_BEFORE_FLOODING,
+      handoff_ticket_secs: HANDOFF_TICKET_SECS,
+      max_notice_chars: MAX_NOTICE_CHARS,
       position_scale: POSITION_SCALE,
       fatal_errors: [...FATAL_ERRORS],
       recoverable_errors: [...RECOVERABLE_ERRORS],
