@@ -250,8 +250,14 @@ async fn rooms_are_joined_and_watched_by_code_through_a_node_that_does_not_hold_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_leaves_every_directory_within_5_seconds() {
     let redis = RedisServer::start().expect("redis-server");
-    let mut cluster = start_nodes(&redis, 3, &[]).expect("nodes");
+    let mut cluster = start_nodes(&redis, 2, &[]).expect("nodes");
+    // Node 3 says browsers reach it by a name of its own: its pages may open the other nodes' sockets.
+    cluster.push(Node::start(&redis, "n3", &["--public-url", "http://n3.arena.example"]).expect("node 3"));
     all_see(&cluster, 3).await;
+    let n3_page = Some("http://n3.arena.example");
+    assert_eq!(http::upgrade_status(cluster[0].addr(), n3_page).await.expect("upgrade"), 101);
+    let elsewhere = Some("http://evil.example");
+    assert_eq!(http::upgrade_status(cluster[0].addr(), elsewhere).await.expect("upgrade"), 403);
     // A public room on node 3 (quick play there opens it there: all nodes are empty).
     let (mut player, _, joined) =
         Client::join(&cluster[2].ws_url(), "doomed", &ClientMsg::QuickPlay).await.expect("join");
@@ -276,6 +282,8 @@ async fn a_killed_node_leaves_every_directory_within_5_seconds() {
         .await;
     }
     assert!(killed.elapsed() < Duration::from_secs(5), "took {:?}", killed.elapsed());
+    // Its pages, still open in browsers, may still open the live nodes' sockets (to quick play there).
+    assert_eq!(http::upgrade_status(cluster[0].addr(), n3_page).await.expect("upgrade"), 101);
     // Its player's connection is gone (the web client then offers quick play elsewhere).
     let ended = player.read_until_closed().await;
     assert!(ended.is_ok(), "{ended:?}");

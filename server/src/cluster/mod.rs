@@ -57,6 +57,10 @@ pub(crate) const CODES_READY: usize = 8;
 /// The fewest time between two directory refreshes: a burst of rooms opening is published together.
 const MIN_REFRESH_GAP: Duration = Duration::from_millis(50);
 
+/// How long the page origin of a node that left the directory stays allowed to open this node's
+/// socket: its pages are still open in browsers, and their players move here when it drains or dies.
+const ORIGIN_MEMORY: Duration = Duration::from_secs(3600);
+
 /// How many rooms quick play tries, fullest first, before it opens a new one.
 const QUICK_PLAY_TRIES: usize = 3;
 
@@ -160,6 +164,8 @@ pub(crate) struct Cluster {
     tickets: Mutex<HashMap<Ticket, Ticketed>>,
     /// Codes claimed in the directory for the next rooms.
     codes: Mutex<Vec<RoomCode>>,
+    /// Every node's URL seen in the directory, and when last: their pages may open this node's socket.
+    origins: Mutex<HashMap<String, Instant>>,
     /// Rooms opened or closed, or draining began: refresh now.
     poke: Notify,
     /// Whether the last refresh reached Redis (to log the change once, not every second).
@@ -237,6 +243,7 @@ impl Cluster {
             next_request: AtomicU64::new(1),
             tickets: Mutex::default(),
             codes: Mutex::default(),
+            origins: Mutex::default(),
             poke: Notify::new(),
             reachable: AtomicBool::new(true),
             left: AtomicBool::new(false),
@@ -378,8 +385,15 @@ impl Cluster {
             }
         }
         nodes.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut view = lock(&self.view);
         let now = Instant::now();
+        {
+            let mut origins = lock(&self.origins);
+            origins.retain(|_, seen| now.duration_since(*seen) < ORIGIN_MEMORY);
+            for node in &nodes {
+                origins.insert(node.url.to_ascii_lowercase(), now);
+            }
+        }
+        let mut view = lock(&self.view);
         let mut noted = view.noted.clone();
         noted.retain(|_, at| now.duration_since(*at) < STALE_AFTER);
         // A node's record may be older than the seats this node placed there since: until a read is
@@ -808,9 +822,11 @@ impl Cluster {
         nodes
     }
 
-    /// Whether a page origin is a live node's (so its pages may open this node's socket).
+    /// Whether a page origin is a node's, live or seen in the last [`ORIGIN_MEMORY`] (so its pages may
+    /// open this node's socket, also after their node drained or died).
     pub(crate) fn is_node_origin(&self, origin: &str) -> bool {
-        self.others().iter().any(|n| n.url.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        lock(&self.origins).get(&origin).is_some_and(|seen| seen.elapsed() < ORIGIN_MEMORY)
     }
 
     /// Sends an operators' notice to every node's players; how many nodes heard it.
