@@ -17,8 +17,16 @@
 //! whatever its nice value; and Chromium, as root, runs its compositor at nice -8. A real-time thread
 //! is not weighed at all: when its tick is due it runs. A tick is short and bounded, so it cannot
 //! starve the machine (and Linux keeps 5% of every second for others in any case).
+//!
+//! When the game loop threads have no core to spare (a server pinned to one core, say), real time
+//! could starve the connections of an overloaded server, whose ticks never leave the core. There a
+//! real-time thread watches its own CPU time ([`share_the_core`]): while its rooms take more than
+//! [`REALTIME_SHARE`] of its core it steps down to the nice value, and it takes real time back once
+//! they need less than half of that. Measured on one pinned core (`arena-bench --preset ramp`): at
+//! nice -10 ticks ran late from 1,408 players on, with the core 70% busy; see the README.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -44,6 +52,13 @@ pub const REALTIME_PRIORITY: u8 = 1;
 /// The nice value asked for when real time is not to be had: above Chromium's display-critical threads
 /// (-8).
 pub const GAME_LOOP_NICE: i32 = -10;
+
+/// On a core shared with the connections, the most of it a real-time game loop thread's rooms may
+/// take (over [`SHARE_CHECK`]) before the thread steps down to [`GAME_LOOP_NICE`].
+pub const REALTIME_SHARE: f64 = 0.5;
+
+/// How often a real-time game loop thread on a shared core looks at its own CPU time.
+pub const SHARE_CHECK: Duration = Duration::from_secs(1);
 
 /// What a game loop thread got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +112,7 @@ pub struct GameLoops {
 impl GameLoops {
     /// Starts `threads` game loops (at least one), each asking for `priority`.
     pub fn start(threads: usize, priority: GamePriority) -> std::io::Result<Self> {
-        let priority = realtime_leaves_a_core(threads, priority);
+        let shared_core = no_core_to_spare(threads);
         let mut handles = Vec::new();
         let mut stops = Vec::new();
         for i in 0..threads.max(1) {
@@ -112,6 +127,9 @@ impl GameLoops {
                 }
                 // Runs the rooms spawned on this runtime until told to stop (or the sender is gone).
                 runtime.block_on(async {
+                    if shared_core && granted == Granted::Realtime {
+                        tokio::spawn(share_the_core(i));
+                    }
                     let _ = stopped.await;
                 });
             })?;
@@ -126,20 +144,80 @@ impl GameLoops {
     }
 }
 
-/// Real time only while the game loop threads leave a core for everything else: a real-time thread
-/// whose ticks cost more than their interval (an overloaded server) never sleeps, and the connections
-/// must still be served. With as many game loop threads as cores, they get [`GamePriority::Nice`].
-fn realtime_leaves_a_core(threads: usize, priority: GamePriority) -> GamePriority {
+/// Whether the game loop threads take every core this process may use (then a real-time one must
+/// watch its share: [`share_the_core`]).
+fn no_core_to_spare(threads: usize) -> bool {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if priority == GamePriority::Realtime && threads >= cores {
-        tracing::info!(
-            threads,
-            cores,
-            "game loop threads at nice priority, not real time: no core would be left"
-        );
-        return GamePriority::Nice;
+    threads >= cores
+}
+
+/// The calling thread's CPU time so far.
+fn thread_cpu_time() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(u64::try_from(t.tv_sec).unwrap_or(0), u32::try_from(t.tv_nsec).unwrap_or(0))
     }
-    priority
+    #[cfg(not(target_os = "linux"))]
+    Duration::ZERO
+}
+
+/// Whether a game loop thread on a shared core should be real time, given whether it is and the share
+/// of its core its rooms took over the last check: down above [`REALTIME_SHARE`], back up below half of
+/// it (the gap keeps it from flapping).
+fn realtime_next(realtime: bool, share: f64) -> bool {
+    if realtime { share <= REALTIME_SHARE } else { share < REALTIME_SHARE / 2.0 }
+}
+
+/// Puts the calling thread back on the normal scheduling policy (its nice value is set next).
+fn leave_realtime() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        // The crate sets a nice value of its own for the normal policy; `raise_priority` then sets ours.
+        if let Ok(middle) = 50u8.try_into().map(ThreadPriority::Crossplatform) {
+            let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+            let _ = set_thread_priority_and_policy(thread_native_id(), middle, normal);
+        }
+    }
+}
+
+/// Steps the calling game loop thread `i` down from real time to nice while its rooms take more than
+/// [`REALTIME_SHARE`] of its core, and back up when they take less than half that; runs as long as the
+/// thread's runtime.
+async fn share_the_core(i: usize) {
+    let mut every = tokio::time::interval(SHARE_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    let (mut realtime, mut last, mut at) = (true, thread_cpu_time(), tokio::time::Instant::now());
+    loop {
+        every.tick().await;
+        let (cpu, now) = (thread_cpu_time(), tokio::time::Instant::now());
+        let share = (cpu - last).as_secs_f64() / (now - at).as_secs_f64().max(1e-3);
+        (last, at) = (cpu, now);
+        let next = realtime_next(realtime, share);
+        if next == realtime {
+            continue;
+        }
+        if !next {
+            leave_realtime();
+        }
+        let granted = raise_priority(if next { GamePriority::Realtime } else { GamePriority::Nice });
+        realtime = granted == Granted::Realtime;
+        if realtime {
+            tracing::info!(thread = i, share, "game loop back to real time: its rooms need less of the core");
+        } else {
+            tracing::warn!(
+                thread = i,
+                share,
+                ?granted,
+                "game loop rooms take over half of a core shared with the connections: real time given up until they need less"
+            );
+        }
+    }
 }
 
 /// Says once what the game loop threads got, and what it means when it is less than asked for.
@@ -174,6 +252,15 @@ impl Drop for GameLoops {
 mod tests {
     use super::*;
 
+    #[test]
+    fn real_time_is_given_up_over_half_a_shared_core_and_taken_back_under_a_quarter() {
+        assert!(realtime_next(true, 0.3));
+        assert!(realtime_next(true, REALTIME_SHARE));
+        assert!(!realtime_next(true, 0.51));
+        assert!(!realtime_next(false, 0.4), "not back until it needs much less");
+        assert!(realtime_next(false, 0.2));
+    }
+
     #[tokio::test]
     async fn rooms_run_on_the_game_loop_threads_in_turn() {
         let loops = GameLoops::start(2, GamePriority::Normal).expect("threads");
@@ -203,7 +290,6 @@ mod tests {
             std::thread::spawn(|| raise_priority(GamePriority::Realtime) == Granted::Realtime)
                 .join()
                 .expect("probe thread");
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let normal = rustix::process::getpriority_process(None).expect("getpriority");
         for priority in [GamePriority::Realtime, GamePriority::Nice, GamePriority::Normal] {
             let loops = GameLoops::start(1, priority).expect("threads");
@@ -215,7 +301,7 @@ mod tests {
                 })
                 .await
                 .expect("task");
-            let want_realtime = priority == GamePriority::Realtime && realtime_allowed && cores > 1;
+            let want_realtime = priority == GamePriority::Realtime && realtime_allowed;
             let want_nice = !want_realtime && priority != GamePriority::Normal && nice_allowed;
             let got_realtime =
                 got_policy == ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::RoundRobin);
