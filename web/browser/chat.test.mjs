@@ -2,26 +2,15 @@
 // not C; typing does not move A's ship; a whisper from A reaches B and not D; a line that looks like
 // markup shows as the characters it is and runs nothing; join lines are in the same log.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { join } from "node:path";
-import { duelAssets, launchBrowser, openPage, saveDir, startServer, state, waitFor } from "./harness.mjs";
+import { duelAssets, openPage, saveDir, serverAndBrowser, state, waitFor } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(["--assets", duelAssets(), "--map", "duel"]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser(["--assets", duelAssets(), "--map", "duel"]);
 
 /** A player named `name` who creates a private room, or joins `room` by its code. */
 async function player(name, room) {
-  const p = await openPage(browser, `${server.url}/`);
+  const p = await openPage(env.browser, `${env.server.url}/`);
   const dialogs = [];
   p.page.on("dialog", (dialog) => {
     dialogs.push(dialog.message());

@@ -1,34 +1,23 @@
-// Browser end-to-end: two real Chromium pages play on a real server. One creates a private room, the
+// Browser end-to-end: two real Chromium pages play on a real env.server. One creates a private room, the
 // other opens its invite link; both see two ships; a held key moves A's ship on B's screen; A shoots B.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { duelAssets, launchBrowser, netStats, openPage, saveDir, startServer, state, waitFor } from "./harness.mjs";
+import { test } from "node:test";
+import { duelAssets, netStats, openPage, saveDir, serverAndBrowser, state, waitFor } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(["--assets", duelAssets(), "--map", "duel"]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser(["--assets", duelAssets(), "--map", "duel"]);
 
 test("two players meet through an invite link, move and shoot", async () => {
-  const a = await openPage(browser, `${server.url}/`);
+  const a = await openPage(env.browser, `${env.server.url}/`);
   // Browsers allow sound only after a gesture: none is made before the first click.
   assert.equal((await a.page.evaluate(() => window.__arena.sound())).context, "none");
   await a.page.fill("#name", "Alice");
   await a.page.click("#create-room");
   const room = await waitFor(a.page, (s) => s.room, "room created");
   const invite = (await state(a.page)).inviteLink;
-  assert.equal(invite, `${server.url}/#${room}`);
+  assert.equal(invite, `${env.server.url}/#${room}`);
 
-  const b = await openPage(browser, invite);
+  const b = await openPage(env.browser, invite);
   await waitFor(b.page, (s) => s.room === room && s.ships.length === 2, "B in A's room with two ships");
   await waitFor(a.page, (s) => s.ships.length === 2 && s.phase === "playing", "A sees two ships, match on");
   const { playerId: aId } = await state(a.page);
@@ -97,7 +86,7 @@ test("two players meet through an invite link, move and shoot", async () => {
 });
 
 test("a dropped connection reconnects to the same seat with the score kept", async () => {
-  const a = await openPage(browser, `${server.url}/`);
+  const a = await openPage(env.browser, `${env.server.url}/`);
   await a.page.fill("#name", "Carol");
   await a.page.click("#quick-play");
   const before = await waitFor(a.page, (s) => s.room && s.me && s, "in a room");

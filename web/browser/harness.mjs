@@ -1,5 +1,6 @@
 // Shared set-up for the browser tests: a real arena-server (started as a child process on an ephemeral
 // port) and real Chromium (Debian's package) driven through playwright-core.
+import { after, before } from "node:test";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -165,4 +166,21 @@ export async function waitFor(page, check, what, timeoutMs = 10_000) {
 export function saveDir() {
   mkdirSync(artifacts, { recursive: true });
   return artifacts;
+}
+
+/**
+ * The usual setting of a test file: before its tests, a server started with `args` and a browser; after
+ * them, both stopped. Returns where they are (`env.server`, `env.browser`) once `before` has run.
+ */
+export function serverAndBrowser(args) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer(args);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.stop();
+  });
+  return env;
 }

@@ -3,28 +3,17 @@
 // - A's own-ship corrections: how far each reconciliation moved A's predicted ship;
 // - B's remote-ship error: how far B drew A from the server's positions for the time B was showing.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { duelAssets, launchBrowser, netStats, openPage, startServer, state, waitFor } from "./harness.mjs";
+import { test } from "node:test";
+import { duelAssets, netStats, openPage, serverAndBrowser, state, waitFor } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(["--assets", duelAssets(), "--map", "duel", "--sim-latency", "100ms", "--sim-jitter", "20ms"]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser(["--assets", duelAssets(), "--map", "duel", "--sim-latency", "100ms", "--sim-jitter", "20ms"]);
 
 test("prediction and interpolation stay within a ship's radius at 100 ms ± 20 ms", async () => {
-  const a = await openPage(browser, `${server.url}/`);
+  const a = await openPage(env.browser, `${env.server.url}/`);
   await a.page.fill("#name", "Mover");
   await a.page.click("#create-room");
   const room = await waitFor(a.page, (s) => s.room, "room created", 15_000);
-  const b = await openPage(browser, `${server.url}/#${room}`);
+  const b = await openPage(env.browser, `${env.server.url}/#${room}`);
   await waitFor(b.page, (s) => s.ships.length === 2 && s.phase === "playing", "two ships, match on", 15_000);
   await waitFor(a.page, (s) => s.phase === "playing" && s.me, "A playing", 15_000);
   await a.page.waitForTimeout(500);

@@ -3,33 +3,22 @@
 // the seat B frees with "Join the match"; D watches through a #CODE/watch link.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { duelAssets, launchBrowser, openPage, saveDir, startServer, state, waitFor } from "./harness.mjs";
+import { test } from "node:test";
+import { duelAssets, openPage, saveDir, serverAndBrowser, state, waitFor } from "./harness.mjs";
 
-let server;
-let browser;
+const env = serverAndBrowser(["--assets", duelAssets(), "--map", "duel", "--room-capacity", "2"]);
 
-before(async () => {
-  server = await startServer(["--assets", duelAssets(), "--map", "duel", "--room-capacity", "2"]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-const roomPlayers = async () => (await (await fetch(`${server.url}/api/status`)).json()).rooms.map((r) => [r.players, r.spectators]);
+const roomPlayers = async () => (await (await fetch(`${env.server.url}/api/status`)).json()).rooms.map((r) => [r.players, r.spectators]);
 
 test("a full room is watched, a player followed, and a freed seat taken", async () => {
-  const a = await openPage(browser, `${server.url}/`);
+  const a = await openPage(env.browser, `${env.server.url}/`);
   await a.page.fill("#name", "Ada");
   await a.page.click("#create-room");
   const room = await waitFor(a.page, (s) => s.room, "A's room");
-  const b = await openPage(browser, `${server.url}/#${room}`);
+  const b = await openPage(env.browser, `${env.server.url}/#${room}`);
   await waitFor(b.page, (s) => s.room === room && s.me, "B seated");
 
-  const c = await openPage(browser, `${server.url}/#${room}`);
+  const c = await openPage(env.browser, `${env.server.url}/#${room}`);
   const watching = await waitFor(c.page, (s) => s.spectating && s.ships.length === 2 && s, "C watching the full room", 15_000);
   assert.equal(watching.me, null, "a spectator has no ship");
   assert.equal(watching.room, room);
@@ -44,7 +33,7 @@ test("a full room is watched, a player followed, and a freed seat taken", async 
   await c.page.screenshot({ path: join(saveDir(), "spectator.png") });
 
   // D watches through a watch link.
-  const d = await openPage(browser, `${server.url}/#${room}/watch`);
+  const d = await openPage(env.browser, `${env.server.url}/#${room}/watch`);
   await waitFor(d.page, (s) => s.spectating && s.ships.length === 2, "D watching by link", 15_000);
   assert.deepEqual(await roomPlayers(), [[2, 2]]);
 

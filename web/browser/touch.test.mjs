@@ -3,21 +3,10 @@
 // right one aims and fires, both at once with two fingers, and the page neither scrolls nor zooms.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { duelAssets, launchBrowser, saveDir, startServer, state, waitFor } from "./harness.mjs";
+import { test } from "node:test";
+import { duelAssets, saveDir, serverAndBrowser, state, waitFor } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(["--assets", duelAssets(), "--map", "duel"]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = serverAndBrowser(["--assets", duelAssets(), "--map", "duel"]);
 
 /** The centre of an element, CSS pixels. */
 async function centre(page, selector) {
@@ -26,12 +15,12 @@ async function centre(page, selector) {
 }
 
 test("on a phone, two fingers move the ship and fire while the camera follows it", async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
+  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
   const page = await context.newPage();
   const errors = [];
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
   page.on("pageerror", (err) => errors.push(String(err)));
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   await page.fill("#name", "Thumbs");
   await page.tap("#create-room");
   const start = await waitFor(page, (s) => s.me && s.me.alive && s.camera.following && s, "in a room, the camera on the ship", 15_000);
@@ -68,7 +57,7 @@ test("on a phone, two fingers move the ship and fire while the camera follows it
 });
 
 test("a gamepad's left stick moves, its right stick aims and its trigger fires", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
   // A pad in the standard mapping, as Chromium's Gamepad API reports one; the test moves its sticks.
   await context.addInitScript(() => {
     const pad = { id: "Test pad", index: 0, connected: true, mapping: "standard", timestamp: 0, axes: [0, 0, 0, 0], buttons: Array.from({ length: 17 }, () => ({ pressed: false, touched: false, value: 0 })) };
@@ -78,7 +67,7 @@ test("a gamepad's left stick moves, its right stick aims and its trigger fires",
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(String(err)));
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   await page.fill("#name", "Pad");
   await page.click("#create-room");
   const before = await waitFor(page, (s) => s.me && s.me.alive && s.gamepad && s, "in a room with the pad", 15_000);
