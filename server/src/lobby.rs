@@ -224,17 +224,22 @@ impl Lobby {
     /// Every room, as the cluster's directory publishes it.
     pub(crate) fn summaries(&self) -> Vec<RoomSummary> {
         let state = self.lock();
-        state
-            .rooms
-            .iter()
-            .map(|(code, r)| RoomSummary {
-                code: *code,
-                public: r.public,
-                players: r.players,
-                capacity: r.capacity,
-                phase: r.status.read(self.ctx.config.tick_rate).0,
-            })
-            .collect()
+        state.rooms.iter().map(|(code, r)| self.summarize(*code, r)).collect()
+    }
+
+    /// One room, as the cluster's directory publishes it.
+    pub(crate) fn summary(&self, code: RoomCode) -> Option<RoomSummary> {
+        self.lock().rooms.get(&code).map(|r| self.summarize(code, r))
+    }
+
+    fn summarize(&self, code: RoomCode, r: &RoomEntry) -> RoomSummary {
+        RoomSummary {
+            code,
+            public: r.public,
+            players: r.players,
+            capacity: r.capacity,
+            phase: r.status.read(self.ctx.config.tick_rate).0,
+        }
     }
 
     /// Passes an operators' notice to every room, for its players and spectators. A room whose queue

@@ -35,7 +35,7 @@ use tracing::{debug, info, warn};
 use crate::config::ClusterConfig;
 use crate::context::ServerContext;
 use crate::ids::{RoomCode, Ticket};
-use crate::lobby::{Lobby, LobbyError, LobbyHooks, RoomListing, Seat};
+use crate::lobby::{Lobby, LobbyError, LobbyHooks, RoomListing, RoomSummary, Seat};
 use records::{
     ANNOUNCE_CHANNEL, Announcement, Envelope, Granted, NODES_KEY, NodeRecord, RECORD_TTL, REFRESH_EVERY,
     Refused, RoomRecord, Want, inbox, node_key, room_key,
@@ -315,7 +315,11 @@ impl Cluster {
 
     /// This node's record, from its lobby now.
     fn own_record(&self) -> NodeRecord {
-        let summaries = self.lobby.summaries();
+        self.record_of(&self.lobby.summaries())
+    }
+
+    /// This node's record with these rooms.
+    fn record_of(&self, summaries: &[RoomSummary]) -> NodeRecord {
         let config = &self.ctx.config;
         let seats = u32::try_from(config.max_rooms.saturating_mul(usize::from(config.room_capacity)))
             .unwrap_or(u32::MAX);
@@ -349,8 +353,9 @@ impl Cluster {
             return Ok(());
         }
         let ttl = RECORD_TTL.as_millis() as u64;
-        let record = self.own_record();
-        let mut owned: Vec<String> = self.lobby.summaries().iter().map(|r| r.code.to_string()).collect();
+        let summaries = self.lobby.summaries();
+        let record = self.record_of(&summaries);
+        let mut owned: Vec<String> = summaries.iter().map(|r| r.code.to_string()).collect();
         owned.extend(lock(&self.codes).iter().map(ToString::to_string));
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
@@ -575,7 +580,7 @@ impl Cluster {
             Want::Create { public: false } => (self.lobby.create_private().map_err(refused)?, false),
         };
         let ticket = Ticket::random();
-        let room = self.lobby.summaries().into_iter().find(|r| r.code == seat.code);
+        let room = self.lobby.summary(seat.code);
         let granted = Granted {
             ticket: ticket.to_string(),
             ws_url: self.ws_url.clone(),
