@@ -64,7 +64,9 @@ test("a match is recorded, offered at its end, listed, and watched with seeking,
   await page.click("#quick-play");
   await waitFor(page, (s) => s.phase === "playing" && s.ships.length >= 6, "a match with the bots", 15_000);
   const offered = await waitFor(page, (s) => s.phase === "results" && s.replay && s, "the replay offered at the end", (MATCH_SECONDS + 10) * 1000);
-  assert.ok(await page.isVisible("#watch-again-link"), "the final scores show the link");
+  // The scoreboard is drawn on the next animation frame after the state says "results".
+  const shown = await page.waitForSelector("#watch-again-link", { state: "visible", timeout: 3000 }).then(() => true, () => false);
+  assert.ok(shown, "the final scores show the link");
   await page.click("#watch-again-link");
   const loaded = await waitFor(page, (s) => s.screen === "replay" && s.loaded && s, "the viewer with the match", 15_000);
   assert.equal(loaded.id, offered.replay);
