@@ -19,6 +19,7 @@ use tracing::debug;
 
 use crate::cluster::Cluster;
 use crate::connection;
+use crate::connection::session::clean_text;
 use crate::context::ServerContext;
 use crate::limits::{ConnectionGate, Refusal, origin_allowed};
 use crate::lobby::{Lobby, RoomListing, StatusRoom};
@@ -286,16 +287,11 @@ async fn announce(State(state): State<AppState>, headers: HeaderMap, body: axum:
                 .into_response();
         }
     };
-    let text: String = body.text.chars().filter(|c| !c.is_control()).collect();
-    let text = text.trim();
-    let chars = text.chars().count();
-    if chars == 0 || chars > arena_protocol::MAX_NOTICE_CHARS {
-        let message = format!(
-            "the text must have 1 to {} characters; it has {chars}\n",
-            arena_protocol::MAX_NOTICE_CHARS
-        );
-        return (StatusCode::BAD_REQUEST, message).into_response();
-    }
+    let text = match clean_text(&body.text, arena_protocol::MAX_NOTICE_CHARS, "the notice") {
+        Ok(text) => text,
+        Err(problem) => return (StatusCode::BAD_REQUEST, format!("{problem}\n")).into_response(),
+    };
+    let text = text.as_str();
     match &state.cluster {
         Some(cluster) => match cluster.announce(text).await {
             Ok(nodes) => Json(serde_json::json!({ "nodes": nodes })).into_response(),

@@ -759,8 +759,7 @@ impl Cluster {
     }
 
     async fn create_placed(&self, public: bool) -> Result<Placement, PlaceError> {
-        let mut here = self.own_record();
-        here.draining = self.lobby.is_draining();
+        let here = self.own_record();
         let mut nodes: Vec<NodeRecord> = self.others().into_iter().filter(|n| !n.draining).collect();
         nodes.sort_by(|a, b| a.load().total_cmp(&b.load()).then_with(|| a.id.cmp(&b.id)));
         let best_remote = nodes.first().filter(|n| here.draining || n.load() < here.load());
@@ -780,13 +779,15 @@ impl Cluster {
     /// A seat (or a spectator's place) in the room with this code, wherever it is.
     pub(crate) async fn join_code(&self, code: &str, watch: bool) -> Result<Placement, PlaceError> {
         let local = if watch { self.lobby.watch(code) } else { self.lobby.join(code) };
-        match local {
+        // Not here: the lobby's own "not found" (the code quoted as it quotes it) unless another node
+        // has the room.
+        let not_found = match local {
             Ok(seat) if watch => return Ok(Placement::Watching(seat)),
             Ok(seat) => return Ok(Placement::Here(seat)),
-            Err(LobbyError::NotFound(_)) => {}
+            Err(err @ LobbyError::NotFound(_)) => PlaceError::from(err),
             Err(err) => return Err(err.into()),
-        }
-        let not_found = || PlaceError::from(LobbyError::NotFound(code.trim().chars().take(16).collect()));
+        };
+        let not_found = || not_found.clone();
         let parsed = RoomCode::parse(code).ok_or_else(not_found)?;
         // The owner, from the directory itself: a room opened a moment ago is not in the last read yet.
         let owner: Option<String> =
@@ -819,8 +820,7 @@ impl Cluster {
 
     /// Every live node (this one as it is now), by id.
     pub(crate) fn nodes(&self) -> Vec<NodeRecord> {
-        let mut here = self.own_record();
-        here.draining = self.lobby.is_draining();
+        let here = self.own_record();
         let mut nodes = self.others();
         nodes.push(here);
         nodes.sort_by(|a, b| a.id.cmp(&b.id));

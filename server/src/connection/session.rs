@@ -104,10 +104,8 @@ impl Session {
     /// holds one.
     pub(crate) async fn place(&mut self, msg: ClientMsg) {
         let Some(cluster) = self.cluster.clone() else { return self.handle(msg) };
-        self.forget_closed_room();
-        if let Some(room) = &self.room {
-            let message = format!("already in room {}; leave it first", room.code);
-            return self.error(ErrorCode::AlreadyInRoom, message);
+        if self.refuse_if_in_room() {
+            return;
         }
         let placed = match msg {
             ClientMsg::QuickPlay => cluster.quick_play().await,
@@ -319,11 +317,18 @@ impl Session {
         }
     }
 
-    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Reserved, LobbyError>) {
+    /// Whether the player is still in a room (one whose task ended is forgotten first); if so, says so.
+    fn refuse_if_in_room(&mut self) -> bool {
         self.forget_closed_room();
-        if let Some(room) = &self.room {
-            let message = format!("already in room {}; leave it first", room.code);
-            return self.error(ErrorCode::AlreadyInRoom, message);
+        let Some(room) = &self.room else { return false };
+        let message = format!("already in room {}; leave it first", room.code);
+        self.error(ErrorCode::AlreadyInRoom, message);
+        true
+    }
+
+    fn join_with(&mut self, reserve: impl FnOnce(&Arc<Lobby>) -> Result<Reserved, LobbyError>) {
+        if self.refuse_if_in_room() {
+            return;
         }
         match reserve(&self.lobby) {
             Ok(reserved) => self.enter(reserved),
@@ -413,9 +418,15 @@ impl Session {
 /// A chat message as it is passed on: control characters (line breaks included) removed, white space
 /// around it trimmed, 1 to [`MAX_CHAT_CHARS`] characters; or why it cannot be.
 pub(crate) fn clean_chat(text: &str) -> Result<String, String> {
+    clean_text(text, MAX_CHAT_CHARS, "the chat message")
+}
+
+/// A text shown to players (a chat line, an operators' notice) with control characters (line breaks
+/// included) removed and white space around it trimmed, 1 to `max` characters; or why it cannot be.
+pub(crate) fn clean_text(text: &str, max: usize, what: &str) -> Result<String, String> {
     let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim();
-    check_length(cleaned, MAX_CHAT_CHARS, "the chat message")?;
+    check_length(cleaned, max, what)?;
     Ok(cleaned.to_owned())
 }
 
